@@ -1,0 +1,51 @@
+/**
+ * A process-wide registry of shutdown hooks. Libraries that own process resources (the
+ * ZeroMQ context, open files) register here; the role runtime runs the hooks, newest
+ * first, after the role's own cleanups and before the process exits.
+ *
+ * @module
+ */
+
+/** A cleanup that runs once at shutdown. */
+export type ShutdownHook = () => void | Promise<void>;
+
+const hooks: ShutdownHook[] = [];
+
+/**
+ * Registers a hook; returns a function that removes it again.
+ *
+ * @example
+ * ```ts
+ * const remove = addShutdownHook(async () => await db.flush());
+ * remove(); // no longer needed
+ * ```
+ */
+export function addShutdownHook(hook: ShutdownHook): () => void {
+  hooks.push(hook);
+  return () => {
+    const index = hooks.indexOf(hook);
+    if (index >= 0) hooks.splice(index, 1);
+  };
+}
+
+/**
+ * Runs (and removes) every registered hook, newest first. A hook that throws does not stop
+ * the others; the errors are returned.
+ *
+ * @example
+ * ```ts
+ * const errors = await runShutdownHooks();
+ * ```
+ */
+export async function runShutdownHooks(): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  while (hooks.length > 0) {
+    const hook = hooks.pop()!;
+    try {
+      await hook();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  return errors;
+}
