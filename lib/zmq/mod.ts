@@ -1,0 +1,68 @@
+/**
+ * ZeroMQ for Deno over FFI, with the zeromq.js v6 API: one class per socket type,
+ * promise-based `send`/`receive`, `for await` iteration, typed options, monitor events,
+ * CURVE/Z85 helpers and a ZAP handler. libzmq is found as described in `ffi.ts`.
+ *
+ * @example
+ * ```ts
+ * import { Reply, Request } from "@lib/zmq/mod.ts";
+ * await using rep = new Reply();
+ * await rep.bind("tcp://127.0.0.1:*");
+ * await using req = new Request();
+ * req.connect(rep.lastEndpoint!);
+ * await req.send("ping");
+ * const [msg] = await rep.receive();
+ * await rep.send(msg);
+ * const [pong] = await req.receive();
+ * ```
+ *
+ * @module
+ */
+export { MonitorEvent, SocketType } from "./constants.ts";
+export { openSocketCount, terminate } from "./context.ts";
+export {
+  capability,
+  type CurveKeyPair,
+  curveKeyPair,
+  curvePublic,
+  version,
+  z85Decode,
+  z85Encode,
+} from "./curve.ts";
+export { ZmqError } from "./errors.ts";
+export { loadLibzmq } from "./ffi.ts";
+export { monitor, type MonitorEventRecord, SocketMonitor } from "./monitor.ts";
+export {
+  type Frame,
+  type Message,
+  Socket,
+  type SocketOptions,
+  ZERO_COPY_THRESHOLD,
+  zeroCopyFramesInFlight,
+} from "./socket.ts";
+export {
+  Dealer,
+  Pair,
+  Publisher,
+  type PublisherOptions,
+  Pull,
+  Push,
+  Reply,
+  Request,
+  type RequestOptions,
+  Router,
+  type RouterOptions,
+  Stream,
+  Subscriber,
+  type SubscriberOptions,
+  XPublisher,
+  type XPublisherOptions,
+  XSubscriber,
+} from "./socket_types.ts";
+export {
+  ZAP_ENDPOINT,
+  type ZapAuthorizer,
+  type ZapDecision,
+  ZapHandler,
+  type ZapRequest,
+} from "./zap.ts";

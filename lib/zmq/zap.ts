@@ -1,0 +1,141 @@
+/**
+ * A ZAP handler (ZeroMQ RFC 27) that authenticates CURVE clients by public key and PLAIN
+ * clients by user name and password. It binds `inproc://zeromq.zap.01` in the process's
+ * libzmq context, so it guards every socket of this process that has `curveServer` or
+ * `plainServer` set (and a `zapDomain` when you filter by domain).
+ *
+ * @module
+ */
+import { z85Encode } from "./curve.ts";
+import { Router } from "./socket_types.ts";
+
+/** What the ZAP handler knows of a connecting peer. */
+export interface ZapRequest {
+  requestId: Uint8Array;
+  domain: string;
+  address: string;
+  identity: Uint8Array;
+  mechanism: "NULL" | "PLAIN" | "CURVE" | string;
+  /** CURVE: the client's public key in Z85. */
+  publicKey?: string;
+  /** PLAIN: user name and password. */
+  username?: string;
+  password?: string;
+}
+
+/** The decision for one request. */
+export interface ZapDecision {
+  /** 200 allow, 300 temporary failure, 400 deny, 500 internal error. */
+  status: 200 | 300 | 400 | 500;
+  text?: string;
+  /** The user id libzmq attaches to messages from this peer. */
+  userId?: string;
+}
+
+/** Decides a request; may be async. */
+export type ZapAuthorizer = (request: ZapRequest) => ZapDecision | Promise<ZapDecision>;
+
+/** The RFC 27 endpoint. */
+export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
+
+const decoder = new TextDecoder();
+
+/**
+ * Runs a ZAP handler until `close()`.
+ *
+ * @example
+ * ```ts
+ * const zap = new ZapHandler(({ publicKey }) =>
+ *   allowed.has(publicKey!) ? { status: 200, userId: publicKey } : { status: 400, text: "unknown key" });
+ * await zap.start();
+ * // ... sockets with curveServer: true are now authenticated ...
+ * zap.close();
+ * ```
+ */
+export class ZapHandler {
+  #router = new Router({ linger: 0 });
+  #authorize: ZapAuthorizer;
+  #done: Promise<void> | undefined;
+  /** Called for every decision (for logging). */
+  onDecision?: (request: ZapRequest, decision: ZapDecision) => void;
+  /** Called for every malformed request (which is answered 500 when possible). */
+  onBadRequest?: (reason: string) => void;
+
+  constructor(authorize: ZapAuthorizer) {
+    this.#authorize = authorize;
+  }
+
+  /** Binds the ZAP endpoint and starts answering. */
+  async start(): Promise<void> {
+    await this.#router.bind(ZAP_ENDPOINT);
+    this.#done = this.#serve();
+  }
+
+  async #serve(): Promise<void> {
+    for await (const frames of this.#router) {
+      const [peer, empty, version, requestId, domain, address, identity, mechanism, ...creds] =
+        frames;
+      if (!mechanism || empty.length !== 0 || decoder.decode(version) !== "1.0") {
+        this.onBadRequest?.(`malformed ZAP request of ${frames.length} frames`);
+        if (requestId) {
+          await this.#reply(peer, requestId, { status: 500, text: "malformed request" });
+        }
+        continue;
+      }
+      const request: ZapRequest = {
+        requestId,
+        domain: decoder.decode(domain),
+        address: decoder.decode(address),
+        identity,
+        mechanism: decoder.decode(mechanism),
+      };
+      if (request.mechanism === "CURVE") {
+        if (creds.length !== 1 || creds[0].length !== 32) {
+          this.onBadRequest?.("CURVE request without a 32-byte key");
+          await this.#reply(peer, requestId, { status: 400, text: "bad credentials" });
+          continue;
+        }
+        request.publicKey = z85Encode(creds[0]);
+      } else if (request.mechanism === "PLAIN") {
+        request.username = decoder.decode(creds[0] ?? new Uint8Array());
+        request.password = decoder.decode(creds[1] ?? new Uint8Array());
+      }
+      let decision: ZapDecision;
+      try {
+        decision = await this.#authorize(request);
+      } catch (error) {
+        decision = { status: 500, text: (error as Error).message };
+      }
+      this.onDecision?.(request, decision);
+      await this.#reply(peer, requestId, decision);
+    }
+  }
+
+  async #reply(peer: Uint8Array, requestId: Uint8Array, decision: ZapDecision): Promise<void> {
+    try {
+      await this.#router.send([
+        peer,
+        "",
+        "1.0",
+        requestId,
+        String(decision.status),
+        decision.text ?? (decision.status === 200 ? "OK" : "denied"),
+        decision.status === 200 ? decision.userId ?? "" : "",
+        "",
+      ]);
+    } catch {
+      // the socket that asked is gone
+    }
+  }
+
+  /** Stops the handler (unbinds the ZAP endpoint). */
+  close(): void {
+    this.#router.close({ linger: 0 });
+  }
+
+  /** `await using` support. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#done;
+  }
+}
