@@ -1,13 +1,14 @@
 /**
  * The process-wide reactor: one `poll(2)` (run as a `nonblocking` FFI call, so it waits on
- * a helper thread and never blocks the event loop) over the ZMQ_FD of every socket that
- * has a pending send or receive, plus one wake-up pipe.
+ * a helper thread and never blocks the event loop) over the ZMQ_FD of the sockets that
+ * have been waited on, plus one wake-up pipe.
  *
  * ZMQ_FD is edge-triggered: it only signals that libzmq has commands to process, not that
- * a message is ready. So the reactor always asks each socket to re-check ZMQ_EVENTS (and
- * to send/receive until EAGAIN) before it polls and after every wake; it polls only while
- * some socket still waits. An idle process (nothing pending) runs no poll at all; a
- * process that only waits sits in poll(2) with no timeout: ~0 % CPU.
+ * a message is ready. So after every wake the reactor lets every member socket re-read
+ * ZMQ_EVENTS (and send/receive until EAGAIN), and a socket re-checks after its own
+ * send/receive when other work is pending on it. The reactor polls only while some socket
+ * still waits: a process with nothing pending runs no poll (and can exit); a process that
+ * waits sits in poll(2) with no timeout: ~0 % CPU.
  *
  * @module
  */
@@ -52,14 +53,17 @@ function openLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> {
  *
  * @example
  * ```ts
- * reactor.watch(socket); // socket.process() runs now and again whenever its fd signals
+ * reactor().watch(socket); // socket.process() runs soon and again whenever its fd signals
  * ```
  */
 export class Reactor {
   #libc = openLibc();
-  #watched = new Set<Pollable>();
+  /** Sockets whose fd is in the poll set (they stay until closed: no fd churn). */
+  #members = new Set<Pollable>();
+  /** Sockets with a pending send or receive. */
+  #waiting = new Set<Pollable>();
   #polling = false;
-  #polledFds = new Set<number>();
+  #pollStale = false;
   #wakeRead: number;
   #wakeWrite: number;
   #wakePending = false;
@@ -78,16 +82,21 @@ export class Reactor {
 
   /** Registers a socket that has pending work and runs a pass soon. */
   watch(socket: Pollable): void {
-    if (!this.#watched.has(socket)) {
-      this.#watched.add(socket);
-      if (this.#polling && !this.#polledFds.has(socket.fd)) this.#wake();
+    this.#waiting.add(socket);
+    if (!this.#members.has(socket)) {
+      this.#members.add(socket);
+      if (this.#polling) this.#pollStale = true;
     }
     this.#schedule();
   }
 
   /** Forgets a socket (it closed); a running poll is woken so the fd leaves the set. */
   unwatch(socket: Pollable): void {
-    if (this.#watched.delete(socket) && this.#polling) this.#wake();
+    this.#waiting.delete(socket);
+    if (this.#members.delete(socket) && this.#polling) {
+      this.#pollStale = true;
+      this.#wake();
+    }
   }
 
   #schedule(): void {
@@ -95,7 +104,7 @@ export class Reactor {
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      this.#pass();
+      this.#pass(this.#waiting);
     });
   }
 
@@ -105,47 +114,47 @@ export class Reactor {
     this.#libc.symbols.write(this.#wakeWrite, this.#wakeByte, 1n);
   }
 
-  #pass(): void {
-    for (const socket of this.#watched) {
+  #pass(sockets: Iterable<Pollable>): void {
+    for (const socket of sockets) {
       let more: boolean;
       try {
         more = socket.process();
       } catch {
         more = false;
       }
-      if (!more) this.#watched.delete(socket);
+      if (more) this.#waiting.add(socket);
+      else this.#waiting.delete(socket);
     }
-    if (this.#watched.size > 0 && !this.#polling) this.#poll();
+    if (this.#waiting.size > 0) {
+      if (!this.#polling) this.#poll();
+      else if (this.#pollStale) this.#wake();
+    } else if (this.#polling) {
+      this.#wake(); // nothing waits: end the poll so the process may exit
+    }
   }
 
   #poll(): void {
-    const sockets = [...this.#watched];
-    const fds = new Int32Array((sockets.length + 1) * 2);
+    const sockets = [...this.#members];
+    const count = sockets.length + 1;
+    const fds = new Int32Array(count * 2);
     const view = new Int16Array(fds.buffer);
-    this.#polledFds = new Set();
     sockets.forEach((socket, i) => {
       fds[i * 2] = socket.fd;
       view[i * 4 + 2] = POLLIN;
-      this.#polledFds.add(socket.fd);
     });
-    const last = sockets.length;
-    fds[last * 2] = this.#wakeRead;
-    view[last * 4 + 2] = POLLIN;
+    fds[sockets.length * 2] = this.#wakeRead;
+    view[sockets.length * 4 + 2] = POLLIN;
     this.#polling = true;
+    this.#pollStale = false;
     const bytes = new Uint8Array(fds.buffer);
-    this.#libc.symbols.poll(bytes, BigInt(sockets.length + 1), -1).then(() => {
+    this.#libc.symbols.poll(bytes, BigInt(count), -1).then(() => {
       this.#polling = false;
-      if (view[last * 4 + 3] & POLLIN) {
-        this.#libc.symbols.read(
-          this.#wakeRead,
-          this.#drainBuffer,
-          BigInt(this.#drainBuffer.length),
-        );
+      if (view[sockets.length * 4 + 3] & POLLIN) {
+        this.#libc.symbols.read(this.#wakeRead, this.#drainBuffer, BigInt(this.#drainBuffer.length));
         this.#wakePending = false;
       }
-      // Keep `bytes` alive until the call is done.
-      bytes.byteLength;
-      this.#pass();
+      // Every member re-reads ZMQ_EVENTS: that also re-arms its edge-triggered fd.
+      this.#pass(this.#members);
     });
   }
 }

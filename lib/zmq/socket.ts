@@ -325,7 +325,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       const pending = { frames, next: 0 } as PendingSend;
       try {
         if (this.#trySend(pending)) {
-          reactor().watch(this); // re-check ZMQ_EVENTS: the fd is edge-triggered
+          // The send may have consumed the fd's edge that a waiting receive needs.
+          if (this.#receives.length > 0) reactor().watch(this);
           return Promise.resolve();
         }
       } catch (error) {
@@ -383,17 +384,18 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         }
         rc = z.zmq_msg_send(msg, handle, flags);
         if (rc < 0) {
-          const error = lastError(z, "send");
+          const errno = z.zmq_errno();
+          const error = errno === EAGAIN || errno === EINTR ? null : lastError(z, "send");
           z.zmq_msg_close(msg); // releases the frame through the free callback
-          if (error.errno === EAGAIN || error.errno === EINTR) return false;
+          if (error === null) return false;
           throw error;
         }
       } else {
         rc = z.zmq_send(handle, frame, BigInt(frame.byteLength), flags);
         if (rc < 0) {
-          const error = lastError(z, "send");
-          if (error.errno === EAGAIN || error.errno === EINTR) return false;
-          throw error;
+          const errno = z.zmq_errno();
+          if (errno === EAGAIN || errno === EINTR) return false;
+          throw lastError(z, "send");
         }
       }
       pending.next++;
@@ -416,7 +418,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       try {
         const frames = this.#tryReceive();
         if (frames) {
-          reactor().watch(this);
+          if (this.#sends.length > 0) reactor().watch(this);
           return Promise.resolve(frames);
         }
       } catch (error) {
@@ -449,9 +451,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       z.zmq_msg_init(msg);
       const size = z.zmq_msg_recv(msg, handle, ZMQ_DONTWAIT);
       if (size < 0) {
+        const errno = z.zmq_errno();
+        if (frames.length === 0 && (errno === EAGAIN || errno === EINTR)) {
+          z.zmq_msg_close(msg);
+          return null;
+        }
         const error = lastError(z, "receive");
         z.zmq_msg_close(msg);
-        if (frames.length === 0 && (error.errno === EAGAIN || error.errno === EINTR)) return null;
         throw error;
       }
       const frame = new Uint8Array(size);
