@@ -79,6 +79,7 @@ const decoder = new TextDecoder();
 export class SocketMonitor implements AsyncIterable<MonitorEventRecord> {
   #pair: Pair;
   #forget: () => void;
+  #socket: Socket;
 
   constructor(socket: Socket, events: number = MonitorEvent.ALL) {
     const endpoint = `inproc://zmq-labs-monitor-${Deno.pid}-${++monitorCount}`;
@@ -87,6 +88,7 @@ export class SocketMonitor implements AsyncIterable<MonitorEventRecord> {
       const errno = z.zmq_errno();
       throw new ZmqError("monitor", errnoName(errno), errno, "zmq_socket_monitor failed");
     }
+    this.#socket = socket;
     this.#pair = new Pair({ linger: 0 });
     this.#pair.connect(endpoint);
     this.#forget = socket._addMonitor(this);
@@ -130,9 +132,20 @@ export class SocketMonitor implements AsyncIterable<MonitorEventRecord> {
     }
   }
 
+  /** `using` support: stops listening. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** Stops listening for events. */
   close(): void {
+    if (this.#pair.closed) return;
     this.#forget();
+    // Stop the monitor before closing its reader: libzmq sends monitor events with blocking
+    // sends, so events for a reader that is gone would block libzmq's I/O thread for good.
+    if (!this.#socket.closed) {
+      libzmq().symbols.zmq_socket_monitor(this.#socket._handle("monitor"), null, 0);
+    }
     this.#pair.close({ linger: 0 });
   }
 }

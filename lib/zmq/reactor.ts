@@ -150,7 +150,11 @@ export class Reactor {
     this.#libc.symbols.poll(bytes, BigInt(count), -1).then(() => {
       this.#polling = false;
       if (view[sockets.length * 4 + 3] & POLLIN) {
-        this.#libc.symbols.read(this.#wakeRead, this.#drainBuffer, BigInt(this.#drainBuffer.length));
+        this.#libc.symbols.read(
+          this.#wakeRead,
+          this.#drainBuffer,
+          BigInt(this.#drainBuffer.length),
+        );
         this.#wakePending = false;
       }
       // Every member re-reads ZMQ_EVENTS: that also re-arms its edge-triggered fd.
