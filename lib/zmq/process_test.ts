@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { Pull, Push, zeroCopyFramesInFlight } from "./mod.ts";
+import { deadline, until } from "./test_util.ts";
+
+const fixture = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
+
+async function runFixture(name: string): Promise<{ code: number; stdout: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-read", fixture(name)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const { code, stdout } = await deadline(child.output(), 15_000, `${name} to exit`);
+    return { code, stdout: new TextDecoder().decode(stdout) };
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw error;
+  }
+}
+
+Deno.test("closing the last socket lets the process exit", async () => {
+  const { code, stdout } = await runFixture("exit_after_close.ts");
+  assert.equal(code, 0);
+  assert.equal(stdout.trim(), "closed");
+});
+
+Deno.test("an idle process waiting on a receive uses ~0 % CPU", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-read", fixture("idle_cpu.ts")],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await deadline(reader.read(), 10_000, "the fixture to wait");
+    assert.equal(value?.trim(), "waiting");
+    reader.releaseLock();
+    const cpuTicks = () => {
+      const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`).split(") ")[1].split(" ");
+      return Number(stat[11]) + Number(stat[12]); // utime + stime in clock ticks (1/100 s)
+    };
+    const start = cpuTicks();
+    const started = performance.now();
+    await until(() => performance.now() - started >= 1000, 2000, "one second to pass");
+    const ticks = cpuTicks() - start;
+    // A busy-waiting reactor would burn ~100 ticks (one core) in this second.
+    assert.ok(ticks <= 5, `expected <= 5 clock ticks of CPU in 1 s idle, got ${ticks}`);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  }
+});
+
+Deno.test("frames of 64 KiB and more are sent zero-copy and released by libzmq", async () => {
+  await using pull = new Pull();
+  await pull.bind("tcp://127.0.0.1:*");
+  await using push = new Push();
+  push.connect(pull.lastEndpoint!);
+  const frame = new Uint8Array(1 << 20).fill(7);
+  const before = zeroCopyFramesInFlight();
+  const sent = push.send(frame);
+  assert.equal(zeroCopyFramesInFlight(), before + 1, "libzmq holds the caller's buffer");
+  await sent;
+  const [got] = await deadline(pull.receive(), 5000, "zero-copy frame");
+  assert.equal(got.length, frame.length);
+  assert.ok(got.every((b) => b === 7));
+  await until(() => zeroCopyFramesInFlight() === before, 5000, "libzmq to release the frame");
+});
