@@ -30,6 +30,7 @@ const SYMBOLS = {
   zmq_setsockopt: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
   zmq_getsockopt: { parameters: ["pointer", "i32", "buffer", "buffer"], result: "i32" },
   zmq_send: { parameters: ["pointer", "buffer", "usize", "i32"], result: "i32" },
+  zmq_recv: { parameters: ["pointer", "buffer", "usize", "i32"], result: "i32" },
   zmq_msg_init: { parameters: ["buffer"], result: "i32" },
   zmq_msg_init_data: {
     parameters: ["buffer", "pointer", "usize", "function", "pointer"],

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { libc } from "./libc.ts";
+
 /** What the reactor needs from a socket. */
 export interface Pollable {
   /** The socket's ZMQ_FD. */
@@ -21,32 +23,7 @@ export interface Pollable {
   process(): boolean;
 }
 
-const LIBC_SYMBOLS = {
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  pipe: { parameters: ["buffer"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
 const POLLIN = 0x0001;
-
-function openLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> {
-  const names = Deno.build.os === "darwin"
-    ? ["libSystem.B.dylib", "/usr/lib/libSystem.B.dylib"]
-    : ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
-  const errors: string[] = [];
-  for (const name of names) {
-    try {
-      return Deno.dlopen(name, LIBC_SYMBOLS);
-    } catch (error) {
-      errors.push(`${name}: ${(error as Error).message.split("\n")[0]}`);
-    }
-  }
-  throw new Error(
-    `the ZeroMQ reactor needs poll(2) from the C library (${Deno.build.os} is not supported yet): ` +
-      errors.join("; "),
-  );
-}
 
 /**
  * Schedules socket work and waits for readiness with poll(2).
@@ -57,7 +34,7 @@ function openLibc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> {
  * ```
  */
 export class Reactor {
-  #libc = openLibc();
+  #libc = libc();
   /** Sockets whose fd is in the poll set (they stay until closed: no fd churn). */
   #members = new Set<Pollable>();
   /** Sockets with a pending send or receive. */
@@ -73,7 +50,7 @@ export class Reactor {
 
   constructor() {
     const fds = new Int32Array(2);
-    if (this.#libc.symbols.pipe(fds) !== 0) {
+    if (this.#libc.pipe(fds) !== 0) {
       throw new Error("pipe() failed: cannot create the reactor");
     }
     this.#wakeRead = fds[0];
@@ -111,7 +88,7 @@ export class Reactor {
   #wake(): void {
     if (this.#wakePending) return;
     this.#wakePending = true;
-    this.#libc.symbols.write(this.#wakeWrite, this.#wakeByte, 1n);
+    this.#libc.write(this.#wakeWrite, this.#wakeByte, 1n);
   }
 
   #pass(sockets: Iterable<Pollable>): void {
@@ -147,10 +124,10 @@ export class Reactor {
     this.#polling = true;
     this.#pollStale = false;
     const bytes = new Uint8Array(fds.buffer);
-    this.#libc.symbols.poll(bytes, BigInt(count), -1).then(() => {
+    this.#libc.poll(bytes, BigInt(count), -1).then(() => {
       this.#polling = false;
       if (view[sockets.length * 4 + 3] & POLLIN) {
-        this.#libc.symbols.read(
+        this.#libc.read(
           this.#wakeRead,
           this.#drainBuffer,
           BigInt(this.#drainBuffer.length),
