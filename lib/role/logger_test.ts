@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import {
+  configureLogging,
+  createLogger,
+  createMemoryLogger,
+  flushLogs,
+  formatJson,
+  formatPretty,
+  getRoleLogger,
+  type LogEntry,
+  parseLevel,
+} from "./logger.ts";
+import { envVarName, sanitizeOptions } from "./run_role.ts";
+
+const ENTRY: LogEntry = {
+  ts: Date.UTC(2026, 10, 26, 23, 59, 59, 123),
+  level: "info",
+  role: "log_parser",
+  event: "batch_stored",
+  fields: { batch_id: "b-17", count: 500 },
+};
+
+Deno.test("envVarName: <ROLE>_<FLAG> in upper snake case", () => {
+  assert.equal(envVarName("monitor_agent", "--interval"), "MONITOR_AGENT_INTERVAL");
+  assert.equal(envVarName("log_parser", "--max-batch-size"), "LOG_PARSER_MAX_BATCH_SIZE");
+  assert.equal(envVarName("dashboard", "--no-color"), "DASHBOARD_NO_COLOR");
+});
+
+Deno.test("sanitizeOptions hides secrets, passwords and keys", () => {
+  assert.deepEqual(
+    sanitizeOptions({ curveSecretKey: "abc", plainPassword: "pw", apiKey: undefined, port: 1 }),
+    { curveSecretKey: "***", plainPassword: "***", apiKey: undefined, port: 1 },
+  );
+});
+
+Deno.test("formatJson: the documented line, flat fields", () => {
+  assert.equal(
+    formatJson(ENTRY, 4242),
+    '{"ts":"2026-11-26T23:59:59.123Z","level":"info","role":"log_parser","pid":4242,' +
+      '"event":"batch_stored","batch_id":"b-17","count":500}',
+  );
+  const line = formatJson({
+    ...ENTRY,
+    fields: {
+      error: new Error("boom"),
+      big: 10n,
+      raw: new Uint8Array([1, 255]),
+      skip: undefined,
+      nested: { e: new Error("inner") },
+      event: "clash",
+      inf: Infinity,
+    },
+  }, 1);
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.error, "boom");
+  assert.equal(parsed.big, "10");
+  assert.equal(parsed.raw, "01ff");
+  assert.equal("skip" in parsed, false);
+  assert.deepEqual(parsed.nested, { e: "inner" });
+  assert.equal(parsed.event, "batch_stored");
+  assert.equal(parsed._event, "clash");
+  assert.equal(parsed.inf, "Infinity");
+});
+
+Deno.test("formatPretty: time, level, role, event, key=value", () => {
+  const line = formatPretty({ ...ENTRY, fields: { ...ENTRY.fields, note: "two words" } });
+  assert.match(
+    line,
+    /^\d\d:\d\d:\d\d\.123 INFO {2}log_parser batch_stored batch_id=b-17 count=500 note="two words"$/,
+  );
+  const colored = formatPretty(ENTRY, true);
+  assert.ok(colored.includes("\x1b[32mINFO "), colored);
+});
+
+Deno.test("createLogger: filters by level and writes formatted lines", () => {
+  const lines: string[] = [];
+  const log = createLogger({ role: "r", level: "warn", write: (l) => lines.push(l) });
+  log.info("hidden");
+  log.warn("shown", { n: 1 });
+  log.child({ peer: "p1" }).error("child", { n: 2 });
+  assert.equal(lines.length, 2);
+  assert.equal(JSON.parse(lines[0]).event, "shown");
+  assert.deepEqual(
+    [JSON.parse(lines[1]).peer, JSON.parse(lines[1]).n, JSON.parse(lines[1]).level],
+    ["p1", 2, "error"],
+  );
+  assert.equal(log.isEnabled("info"), false);
+  assert.equal(log.isEnabled("fatal"), true);
+});
+
+Deno.test("createMemoryLogger: collects records for assertions", () => {
+  const log = createMemoryLogger();
+  log.debug("tick", { n: 1 });
+  log.child({ peer: "x" }).warn("bad_message", { reason: "r" });
+  assert.equal(log.records.length, 2);
+  assert.deepEqual(log.events("bad_message")[0].fields, { peer: "x", reason: "r" });
+  log.clear();
+  assert.equal(log.records.length, 0);
+});
+
+Deno.test("parseLevel", () => {
+  assert.equal(parseLevel("WARNING"), "warn");
+  assert.equal(parseLevel("debug"), "debug");
+  assert.equal(parseLevel("loud"), undefined);
+});
+
+Deno.test("configureLogging + getRoleLogger go through logtape with level and component", async () => {
+  const lines: string[] = [];
+  configureLogging({ role: "r1", level: "info", format: "json", write: (l) => lines.push(l) });
+  try {
+    const log = getRoleLogger();
+    log.debug("hidden");
+    log.info("shown", { n: 1 });
+    getRoleLogger("zmq").warn("socket_closed", { type: "ROUTER" });
+    assert.equal(log.isEnabled("debug"), false);
+    assert.equal(lines.length, 2, lines.join("\n"));
+    const [a, b] = lines.map((l) => JSON.parse(l));
+    assert.deepEqual([a.role, a.event, a.n, a.level, a.pid], ["r1", "shown", 1, "info", Deno.pid]);
+    assert.deepEqual([b.event, b.level, b.component, b.type], [
+      "socket_closed",
+      "warn",
+      "zmq",
+      "ROUTER",
+    ]);
+  } finally {
+    await flushLogs(true);
+  }
+});
