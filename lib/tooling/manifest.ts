@@ -26,6 +26,11 @@ export interface DemoProcess {
   args: string[];
   /** How many copies to start (default 1). */
   instances?: number;
+  /**
+   * The process finishes by itself (a one-shot client such as `admin_cli info`): exiting 0
+   * is fine and the lab keeps running. Otherwise any exit while the lab runs fails the lab.
+   */
+  oneshot?: boolean;
 }
 
 /** A lab's manifest (`labs/NN-slug/manifest.json`). */
@@ -57,7 +62,9 @@ const PERMISSION_NAMES = new Set([
 ]);
 
 /** Absolute path of the repository root. */
-export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
+  .replace(/^\/(\w:)/, "$1") // Windows: "/C:/x" -> "C:/x"
+  .replace(/\/$/, "");
 
 /** Absolute path of the labs folder. */
 export const LABS_DIR = `${REPO_ROOT}/labs`;
@@ -136,10 +143,14 @@ export function validateManifest(
     if (p.instances !== undefined && !(Number.isInteger(p.instances) && Number(p.instances) > 0)) {
       fail(`demo[${i}].instances`, "a positive integer", p.instances);
     }
+    if (p.oneshot !== undefined && typeof p.oneshot !== "boolean") {
+      fail(`demo[${i}].oneshot`, "a boolean", p.oneshot);
+    }
     return {
       role: p.role as string,
       args: p.args as string[],
       ...(p.instances ? { instances: p.instances as number } : {}),
+      ...(p.oneshot ? { oneshot: true } : {}),
     };
   });
   const bench = m.bench ?? null;
@@ -159,18 +170,19 @@ export function validateManifest(
 }
 
 /**
- * Loads every lab manifest under `labs/`, sorted by id.
+ * Loads every lab manifest under `labs/` (or `labsDir`, e.g. a test fixture), sorted by id.
+ * Lab folders without a `manifest.json` are skipped.
  *
  * @example
  * ```ts
  * for (const lab of await loadAllManifests()) console.log(lab.id, lab.title);
  * ```
  */
-export async function loadAllManifests(): Promise<LabManifest[]> {
+export async function loadAllManifests(labsDir: string = LABS_DIR): Promise<LabManifest[]> {
   const labs: LabManifest[] = [];
-  for await (const entry of Deno.readDir(LABS_DIR)) {
+  for await (const entry of Deno.readDir(labsDir)) {
     if (!entry.isDirectory || !/^\d\d-/.test(entry.name)) continue;
-    const dir = `${LABS_DIR}/${entry.name}`;
+    const dir = `${labsDir}/${entry.name}`;
     const file = `${dir}/manifest.json`;
     let text: string;
     try {
@@ -194,8 +206,11 @@ export async function loadAllManifests(): Promise<LabManifest[]> {
  * const lab = await loadManifest("05");
  * ```
  */
-export async function loadManifest(lab: string): Promise<LabManifest> {
-  const all = await loadAllManifests();
+export async function loadManifest(
+  lab: string,
+  labsDir: string = LABS_DIR,
+): Promise<LabManifest> {
+  const all = await loadAllManifests(labsDir);
   const id = lab.padStart(2, "0");
   const found = all.find((m) => m.id === id || m.folder === lab);
   if (!found) {

@@ -1,0 +1,97 @@
+/**
+ * `deno task bench [NN ...] [--root DIR]`: runs `lib/zmq/bench.ts` (when present and no lab is named)
+ * and then each lab manifest's `bench` file, one after another (benchmarks must not compete
+ * for the CPU), each as `deno run -A <file>` with its output passed through. Exits 1 if any
+ * benchmark failed or a manifest names a file that does not exist.
+ *
+ * @module
+ */
+
+import { LABS_DIR, loadAllManifests, REPO_ROOT } from "./manifest.ts";
+import { ensureDeps } from "./deps.ts";
+
+/** One benchmark to run. */
+export interface BenchEntry {
+  name: string;
+  /** Path relative to the repository root. */
+  file: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The benchmarks in run order: lib/zmq first (unless `labs` are given), then each lab's.
+ *
+ * @example
+ * ```ts
+ * await benchEntries(); // [{ name: "lib/zmq", file: "lib/zmq/bench.ts" }, { name: "lab02", ... }]
+ * ```
+ */
+export async function benchEntries(
+  labs: string[] = [],
+  root: string = REPO_ROOT,
+  labsDir: string = root === REPO_ROOT ? LABS_DIR : `${root}/labs`,
+): Promise<BenchEntry[]> {
+  const entries: BenchEntry[] = [];
+  if (labs.length === 0 && await exists(`${root}/lib/zmq/bench.ts`)) {
+    entries.push({ name: "lib/zmq", file: "lib/zmq/bench.ts" });
+  }
+  const wanted = labs.map((l) => l.replace(/^lab/, "").padStart(2, "0"));
+  for (const lab of await loadAllManifests(labsDir)) {
+    if (wanted.length > 0 && !wanted.includes(lab.id)) continue;
+    if (lab.bench) entries.push({ name: `lab${lab.id}`, file: `labs/${lab.folder}/${lab.bench}` });
+  }
+  return entries;
+}
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const rootAt = args.indexOf("--root");
+  const root = rootAt >= 0 ? args.splice(rootAt, 2)[1] : REPO_ROOT;
+  const unknown = args.find((a) => a.startsWith("-"));
+  if (unknown || !root) {
+    console.error(`bench: error: expected [NN ...] [--root DIR], got ${JSON.stringify(Deno.args)}`);
+    Deno.exit(2);
+  }
+  const labs = args;
+  const entries = await benchEntries(labs, root);
+  if (entries.length > 0) await ensureDeps(root);
+  if (entries.length === 0) {
+    console.log("bench: nothing to run");
+    Deno.exit(0);
+  }
+  const results: string[] = [];
+  let failed = 0;
+  for (const entry of entries) {
+    console.log(`\n=== bench ${entry.name}: deno run -A ${entry.file}`);
+    if (!await exists(`${root}/${entry.file}`)) {
+      failed++;
+      results.push(`${entry.name}: MISSING (${entry.file} does not exist)`);
+      console.error(`bench: ${entry.file}: expected a benchmark file, got none`);
+      continue;
+    }
+    const started = performance.now();
+    const status = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", entry.file],
+      cwd: root,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn().status;
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    if (!status.success) failed++;
+    results.push(
+      `${entry.name}: ${status.success ? "ok" : `FAILED (code ${status.code})`} (${secs} s)`,
+    );
+  }
+  console.log("\n=== bench summary");
+  for (const line of results) console.log(line);
+  Deno.exit(failed > 0 ? 1 : 0);
+}
