@@ -1,0 +1,29 @@
+/**
+ * Seedable pseudo-random numbers for the fleet simulator (mulberry32: small, fast, and
+ * reproducible for a given seed; not for cryptography).
+ *
+ * @module
+ */
+
+/** A source of uniform numbers in [0, 1), like `Math.random`. */
+export type Random = () => number;
+
+/**
+ * Returns a deterministic generator for `seed` (any 32-bit integer).
+ *
+ * @example
+ * ```ts
+ * const random = seededRandom(42);
+ * random(); // same sequence for the same seed
+ * ```
+ */
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
