@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { spawnRole } from "@lib/testing/mod.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+/** Starts an agent on an ephemeral port and returns it with its endpoint. */
+async function startAgent(args: string[] = [], bind = "tcp://127.0.0.1:*", env = {}) {
+  const agent = await spawnRole("03", "node_agent", ["--bind", bind, ...args], { env });
+  const endpoint = String((await agent.event("listening")).endpoint);
+  return { agent, endpoint };
+}
+
+/** Runs admin_cli to the end: exit code, stdout lines, wall time. */
+async function cli(args: string[], opts: { env?: Record<string, string> } = {}) {
+  const started = performance.now();
+  await using proc = await spawnRole("03", "admin_cli", args, opts);
+  const { code } = await proc.wait();
+  return {
+    code,
+    stdout: [...proc.stdoutLines],
+    stderr: [...proc.rawStderr],
+    events: [...proc.events],
+    ms: performance.now() - started,
+  };
+}
+
+const lastJson = (lines: string[]): Any => JSON.parse(lines.at(-1) ?? "null");
+
+Deno.test("admin_cli: --json data for scripts and tables for people", async () => {
+  const { agent, endpoint } = await startAgent();
+  await using _ = agent;
+  const pid = (await agent.event("started")).pid;
+
+  const ps = await cli(["--connect", endpoint, "--json", "ps", "--filter", String(pid)]);
+  assert.equal(ps.code, 0);
+  assert.deepEqual(lastJson(ps.stdout).processes.map((p: Any) => p.pid), [pid]);
+
+  const table = await cli(["ps", "--connect", endpoint, "--top", "3", "--sort", "mem"]);
+  assert.equal(table.code, 0, table.stdout.join("\n"));
+  assert.match(table.stdout[0], /^\s*PID\s+PPID\s+USER\s+S\s+%CPU\s+%MEM\s+RSS\s+THR\s+COMMAND$/);
+  assert.equal(table.stdout.length, 1 + 3 + 1, table.stdout.join("\n"));
+  assert.match(table.stdout.at(-1)!, /^3 shown of \d+ matching \(\d+ processes\), by mem$/);
+
+  const info = await cli(["--connect", endpoint, "info"]);
+  assert.equal(info.code, 0);
+  assert.ok(info.stdout.some((l) => l.includes(Deno.hostname())), info.stdout.join("\n"));
+
+  const mem = await cli(["--connect", endpoint, "mem"]);
+  assert.match(mem.stdout[1], /^mem\s+\d/);
+
+  const disk = await cli(["--connect", endpoint, "disk"]);
+  assert.ok(disk.stdout.some((l) => /\s\/$/.test(l)), disk.stdout.join("\n"));
+
+  const ping = await cli(["--connect", endpoint, "ping"]);
+  assert.match(ping.stdout[0], new RegExp(`^pong from ${endpoint} in [\\d.]+ ms`));
+  await agent.stop();
+});
+
+Deno.test("admin_cli: an unknown command returns the agent's structured error, exit 1", async () => {
+  const { agent, endpoint } = await startAgent();
+  await using _ = agent;
+  const r = await cli(["--connect", endpoint, "raw", "reboot", '{"now":true}']);
+  assert.equal(r.code, 1);
+  assert.deepEqual(lastJson(r.stdout), {
+    error: {
+      code: "unknown_command",
+      message: 'expected one of info, mem, ps, disk, ping, got "reboot"',
+    },
+  });
+  await agent.event("request_failed", (e) => e.code === "unknown_command");
+  await agent.stop();
+});
+
+Deno.test("admin_cli: bad usage exits 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["ps", "--top", "0"],
+      /'--top <n>' argument '0' is invalid. expected an integer in \[1, 10000\]/,
+    ],
+    [["ps", "--sort", "name"], /'--sort <key>' argument 'name' is invalid/],
+    [["--timeout", "x", "ping"], /'--timeout <ms>' argument 'x' is invalid/],
+    [
+      ["--server-key", "not-a-key", "ping"],
+      /expected a 40-character Z85 CURVE key, got 9 characters/,
+    ],
+    [
+      ["--connect", "localhost:1", "ping"],
+      /'--connect <endpoint>' argument 'localhost:1' is invalid/,
+    ],
+    [["reboot"], /reboot/],
+    [[], /missing command: expected one of info\|mem\|ps\|disk\|ping\|raw/],
+    [["raw", "ping", "[1]"], /expected a JSON object, got "\[1\]"/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `admin_cli ${args.join(" ")}: exit ${r.code}`);
+    assert.equal(r.stderr.length, 1, `one line: ${r.stderr.join("\n")}`);
+    assert.match(r.stderr[0], /^admin_cli: error: /);
+    assert.match(r.stderr[0], message);
+  }
+});
+
+Deno.test("admin_cli: a killed agent makes the CLI fail within timeout x retries", async () => {
+  const { agent, endpoint } = await startAgent();
+  await agent.kill();
+  await agent.wait();
+  const timeout = 300;
+  const retries = 3;
+  const r = await cli([
+    "--connect",
+    endpoint,
+    "--timeout",
+    String(timeout),
+    "--retries",
+    String(retries),
+    "--json",
+    "--log-level",
+    "info",
+    "ping",
+  ]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(lastJson(r.stdout).error.code, "unreachable");
+  assert.match(
+    lastJson(r.stdout).error.message,
+    new RegExp(`no reply from ${endpoint} after 3 attempts of 300 ms each`),
+  );
+  assert.deepEqual(r.stderr, [
+    `admin_cli: error: no reply from ${endpoint} after 3 attempts of 300 ms each: ` +
+    "is node_agent running there?",
+  ], "exactly one clear line besides the JSON events");
+  assert.deepEqual(
+    r.events.filter((e) => e.event === "request_sent").map((e) => e.attempt),
+    [1, 2, 3],
+  );
+  const retried = r.events.filter((e) => e.event === "retry");
+  assert.deepEqual(retried.map((e) => e.attempt), [1, 2], "two retries after the first attempt");
+  const gaveUp = r.events.find((e) => e.event === "unreachable");
+  assert.ok(gaveUp, "the CLI logs unreachable with the time it waited");
+  const waited = Number(gaveUp.elapsed_ms);
+  // It waited out every attempt (timers may round a few ms early) and then gave up at once.
+  assert.ok(
+    waited >= timeout * retries - 10 && waited < timeout * retries + 1000,
+    `gave up after ${waited} ms, expected ${timeout * retries} ms + slack`,
+  );
+  // Whole process, start-up included: still bounded.
+  assert.ok(r.ms < timeout * retries + 15_000, `CLI ran ${r.ms} ms`);
+});
+
+Deno.test("admin_cli: an agent restarted mid-retry on the same endpoint is reached", async () => {
+  const first = await startAgent();
+  const endpoint = first.endpoint;
+  await first.agent.kill();
+  await first.agent.wait();
+
+  await using proc = await spawnRole("03", "admin_cli", [
+    "--connect",
+    endpoint,
+    "--timeout",
+    "1000",
+    "--retries",
+    "10",
+    "--json",
+    "ping",
+  ]);
+  await proc.event("retry", (e) => e.attempt === 1, { timeout: 15_000 });
+  const { agent } = await startAgent([], endpoint);
+  await using _ = agent;
+  const { code } = await proc.wait();
+  assert.equal(code, 0);
+  assert.equal(lastJson([...proc.stdoutLines]).pong, true);
+  assert.ok(proc.eventCount("retry") >= 1);
+  await agent.stop();
+});
+
+Deno.test("admin_cli: CURVE with the right key works, a wrong or missing key fails cleanly", async () => {
+  await using keygen = await spawnRole("03", "node_agent", ["keygen"]);
+  const secret = /"(.{40})"/.exec(await keygen.stdoutLine((l) => l.startsWith("secret-key")))![1];
+  await keygen.wait();
+  const { agent, endpoint } = await startAgent(["--curve-secret", secret]);
+  await using _ = agent;
+  const publicKey = String((await agent.event("listening")).curve_public_key);
+
+  const ok = await cli(["--connect", endpoint, "--server-key", publicKey, "--json", "ping"]);
+  assert.equal(ok.code, 0);
+  assert.equal(lastJson(ok.stdout).pong, true);
+
+  // The agent's own command line carries its secret: ps shows it redacted.
+  const agentPid = String((await agent.event("started")).pid);
+  const ps = await cli([
+    "--connect",
+    endpoint,
+    "--server-key",
+    publicKey,
+    "--json",
+    "ps",
+    "--filter",
+    agentPid,
+  ]);
+  assert.equal(ps.code, 0);
+  const [self] = lastJson(ps.stdout).processes;
+  assert.match(self.command, /--curve-secret \*\*\*/);
+  assert.ok(!ps.stdout.join("\n").includes(secret), "the secret never leaves the agent");
+
+  // A valid key that is not the agent's: the handshake fails, the CLI says so and exits 1
+  // long before timeout x retries.
+  const wrongKey = publicKey.startsWith("0") ? `1${publicKey.slice(1)}` : `0${publicKey.slice(1)}`;
+  const wrong = await cli([
+    "--connect",
+    endpoint,
+    "--server-key",
+    wrongKey,
+    "--timeout",
+    "5000",
+    "--retries",
+    "3",
+    "--json",
+    "ping",
+  ]);
+  assert.equal(wrong.code, 1);
+  assert.equal(lastJson(wrong.stdout).error.code, "handshake_failed");
+  assert.match(
+    lastJson(wrong.stdout).error.message,
+    /expected --server-key to be the agent's public key/,
+  );
+  assert.equal(wrong.stderr.length, 1);
+  assert.match(
+    wrong.stderr[0],
+    /^admin_cli: error: CURVE handshake with tcp:\/\/127\.0\.0\.1:\d+ failed/,
+  );
+  assert.ok(wrong.ms < 15_000, `no hang: ${wrong.ms} ms`);
+  await agent.event("handshake_failed");
+
+  const plain = await cli(["--connect", endpoint, "--timeout", "5000", "--json", "ping"]);
+  assert.equal(plain.code, 1);
+  assert.equal(lastJson(plain.stdout).error.code, "handshake_failed");
+  assert.match(lastJson(plain.stdout).error.message, /may require CURVE/);
+  await agent.stop();
+});
+
+Deno.test("admin_cli: SIGTERM while waiting for a reply exits 0", async () => {
+  const { agent, endpoint } = await startAgent();
+  await agent.kill();
+  await agent.wait();
+  await using proc = await spawnRole("03", "admin_cli", [
+    "--connect",
+    endpoint,
+    "--timeout",
+    "60000",
+    "--log-level",
+    "info",
+    "ping",
+  ]);
+  await proc.event("request_sent");
+  await proc.stop({ timeout: 10_000 });
+  assert.equal(proc.eventCount("interrupted"), 1);
+  assert.deepEqual(proc.stdoutLines, [], "nothing printed for an interrupted request");
+});

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { decode, encode, s } from "@lib/codec/mod.ts";
+import { spawnRole } from "@lib/testing/mod.ts";
+import { Dealer, Request } from "@lib/zmq/mod.ts";
+import { encodeRequest } from "../internal/protocol.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+/** One request on a fresh REQ socket; rejects if no reply within `timeout` ms. */
+async function ask(endpoint: string, frames: Uint8Array[], timeout = 5000): Promise<Any> {
+  const req = new Request({ linger: 0, receiveTimeout: timeout });
+  try {
+    req.connect(endpoint);
+    await req.send(frames);
+    const reply = await req.receive();
+    assert.equal(reply.length, 1, "a reply is one frame");
+    return decode(reply[0], s.unknown());
+  } finally {
+    req.close();
+  }
+}
+
+Deno.test("node_agent: answers every allow-listed command; ps includes the agent's own pid", async () => {
+  await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"]);
+  const { endpoint } = await agent.event("listening");
+  const { pid } = await agent.event("started");
+  const ep = String(endpoint);
+
+  const ps = await ask(ep, [encodeRequest("ps", { sort: "pid", top: 10000 })]);
+  assert.equal(ps.ok, true);
+  const me = ps.data.processes.find((p: Any) => p.pid === pid);
+  assert.ok(me, `agent pid ${pid} missing from ${ps.data.processes.length} processes`);
+  assert.match(me.command, /node_agent\.ts/);
+  assert.ok(me.rss > 0 && me.threads >= 1, JSON.stringify(me));
+  const pids = ps.data.processes.map((p: Any) => p.pid);
+  assert.deepEqual(pids, [...pids].sort((a: number, b: number) => a - b), "sorted by pid");
+
+  const filtered = await ask(ep, [encodeRequest("ps", { filter: String(pid) })]);
+  assert.deepEqual(filtered.data.processes.map((p: Any) => p.pid), [pid]);
+
+  const info = await ask(ep, [encodeRequest("info")]);
+  assert.equal(info.data.agent.pid, pid);
+  assert.equal(info.data.host, Deno.hostname());
+  assert.equal(info.data.load.length, 3);
+
+  const mem = await ask(ep, [encodeRequest("mem")]);
+  assert.ok(mem.data.total > 0 && mem.data.available <= mem.data.total, JSON.stringify(mem));
+
+  const disk = await ask(ep, [encodeRequest("disk")]);
+  assert.ok(disk.data.filesystems.some((f: Any) => f.mount === "/"), JSON.stringify(disk));
+
+  const ping = await ask(ep, [encodeRequest("ping")]);
+  assert.equal(ping.data.pong, true);
+  assert.ok(Math.abs(ping.data.time - Date.now()) < 60_000);
+
+  await agent.stop();
+});
+
+Deno.test("node_agent: unknown commands and bad arguments get structured errors", async () => {
+  await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"]);
+  const ep = String((await agent.event("listening")).endpoint);
+
+  assert.deepEqual(await ask(ep, [encodeRequest("reboot", { now: true })]), {
+    v: 1,
+    ok: false,
+    error: {
+      code: "unknown_command",
+      message: 'expected one of info, mem, ps, disk, ping, got "reboot"',
+    },
+  });
+  await agent.event("request_failed", (e) => e.code === "unknown_command" && e.cmd === undefined);
+  const badArgs = await ask(ep, [encodeRequest("ps", { top: -1 })]);
+  assert.equal(badArgs.error.code, "bad_args");
+  const version = await ask(ep, [encode({ v: 2, cmd: "ping", args: {} })]);
+  assert.equal(version.error.code, "unsupported_version");
+  await agent.stop();
+});
+
+Deno.test("node_agent: garbage, wrong frame counts and oversize input are logged and survived", async () => {
+  await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"]);
+  const ep = String((await agent.event("listening")).endpoint);
+
+  // Wrong frame count: REP still owes a reply, and it is a structured error.
+  const two = await ask(ep, [encodeRequest("ping"), encodeRequest("ping")]);
+  assert.equal(two.error.code, "bad_message");
+  assert.match(two.error.message, /expected 1 frame, got 2/);
+  await agent.event("bad_message", (e) => e.frames === 2);
+
+  // Not msgpack at all.
+  const garbage = await ask(ep, [new TextEncoder().encode("\xc1GET / HTTP/1.0\r\n")]);
+  assert.equal(garbage.error.code, "bad_message");
+  // msgpack, but not the envelope.
+  const shape = await ask(ep, [encode(["ping"])]);
+  assert.equal(shape.error.code, "bad_message");
+  // Over the request limit but under libzmq's limit: refused by the agent.
+  const big = await ask(ep, [new Uint8Array(10_000)]);
+  assert.match(big.error.message, /at most 4096 bytes, got 10000/);
+  await agent.event("bad_message", (e) => e.bytes === 10_000);
+  assert.equal(agent.eventCount("bad_message"), 4);
+
+  // Over libzmq's maxMessageSize: the connection is dropped, no reply, no crash.
+  await assert.rejects(ask(ep, [new Uint8Array(200_000)], 500), /EAGAIN|timed out/);
+  // A DEALER without the REQ envelope: libzmq's REP discards it before the application.
+  const dealer = new Dealer({ linger: 0 });
+  try {
+    dealer.connect(ep);
+    await dealer.send(encodeRequest("ping"));
+  } finally {
+    dealer.close();
+  }
+
+  // Still serving.
+  assert.equal((await ask(ep, [encodeRequest("ping")])).ok, true);
+  assert.equal(agent.eventCount("fatal"), 0);
+  await agent.stop();
+  // The oversize message and the envelope-less one never reached the application.
+  const served = await agent.event("served");
+  assert.deepEqual([served.requests, served.errors, served.bad_messages], [5, 4, 4]);
+  await agent.event("stopped");
+});
+
+Deno.test("node_agent: keygen prints a Z85 keypair; the agent logs the public key; bad keys exit 2", async () => {
+  await using keygen = await spawnRole("03", "node_agent", ["keygen"]);
+  const pub = await keygen.stdoutLine((l) => l.startsWith("public-key"));
+  const sec = await keygen.stdoutLine((l) => l.startsWith("secret-key"));
+  assert.equal((await keygen.wait()).code, 0);
+  const publicKey = /"(.{40})"/.exec(pub)![1];
+  const secretKey = /"(.{40})"/.exec(sec)![1];
+
+  await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"], {
+    env: { NODE_AGENT_CURVE_SECRET: secretKey },
+  });
+  const listening = await agent.event("listening");
+  assert.equal(listening.curve_public_key, publicKey);
+  const started = await agent.event("started");
+  assert.ok(!JSON.stringify(started).includes(secretKey), "the secret is not logged");
+  await agent.stop();
+
+  await using bad = await spawnRole("03", "node_agent", ["--curve-secret", "short"]);
+  const { code } = await bad.wait();
+  assert.equal(code, 2);
+});
