@@ -1,0 +1,148 @@
+/**
+ * archival_worker: the DEALER back end. Takes records from the gateway by credit, appends
+ * them to the shared hash-chained log (fsync before the ack) and acks them.
+ * `archival_worker verify <file>` checks a log and reports its first bad record.
+ *
+ * @module
+ */
+import { endpoint, int, runRole } from "@lib/role/mod.ts";
+import { Dealer, ZmqError } from "@lib/zmq/mod.ts";
+import { ChainStore } from "../internal/chain_store.ts";
+import { MAX_REQUEST_BYTES } from "../internal/protocol.ts";
+import { verifyChainFile } from "../internal/verify_chain.ts";
+import { WorkerSession } from "../internal/worker_session.ts";
+
+interface Options {
+  gateway: string;
+  chain: string;
+  capacity: number;
+  batchMax: number;
+  heartbeat: number;
+  gatewayTimeout: number;
+  delay: number;
+  fsync: boolean;
+  identity?: string;
+  shutdownTimeout: number;
+}
+
+interface VerifyOptions {
+  file: string;
+  json?: boolean;
+}
+
+await runRole<Options>({
+  name: "archival_worker",
+  summary: "DEALER worker: appends records to a hash-chained log (fsync before ack)",
+  configure: (cmd) =>
+    cmd
+      .option(
+        "--gateway <endpoint>",
+        "gateway backend to connect to",
+        endpoint,
+        "tcp://127.0.0.1:5552",
+      )
+      .option("--chain <file>", "hash-chained log file (shared by all workers)", "audit.log")
+      .option(
+        "--capacity <n>",
+        "credit: records held unacknowledged at most",
+        int({ min: 1, max: 100_000 }),
+        128,
+      )
+      .option("--batch-max <n>", "records per append (one fsync each)", int({ min: 1 }), 256)
+      .option("--heartbeat <ms>", "heartbeat interval", int({ min: 10 }), 1000)
+      .option(
+        "--gateway-timeout <ms>",
+        "register again after this much gateway silence",
+        int({ min: 30 }),
+        3000,
+      )
+      .option("--delay <ms>", "extra delay per batch (simulates a slow disk)", int({ min: 0 }), 0)
+      .option("--no-fsync", "skip fsync (benchmark peer only: acks are then NOT durable)")
+      .option("--identity <name>", "routing id (default: w-<pid>)"),
+  async run(options, ctx) {
+    const dir = options.chain.replace(/[\\/][^\\/]*$/, "");
+    if (dir !== options.chain && dir !== "") await Deno.mkdir(dir, { recursive: true });
+    const store = await ChainStore.open(options.chain, { fsync: options.fsync });
+    ctx.defer(() => store.close());
+    const identity = options.identity ?? `w-${Deno.pid}`;
+    const dealer = new Dealer({
+      routingId: identity,
+      linger: 1000,
+      maxMessageSize: 2 * MAX_REQUEST_BYTES,
+    });
+    ctx.defer(() => dealer.close());
+    dealer.connect(options.gateway);
+    ctx.log.info("connecting", {
+      endpoint: options.gateway,
+      identity,
+      chain: options.chain,
+      seq: store.seq,
+      fsync: options.fsync,
+    });
+    const session = new WorkerSession({
+      capacity: options.capacity,
+      batchMax: options.batchMax,
+      heartbeatMs: options.heartbeat,
+      gatewayTimeoutMs: options.gatewayTimeout,
+      delayMs: options.delay,
+    }, {
+      send: (frames) =>
+        void dealer.send(frames).catch((error) => {
+          if (!(error instanceof ZmqError && error.code === "ENOTSOCK")) {
+            ctx.log.warn("send_failed", { error: String(error) });
+          }
+        }),
+      append: (items) => store.append(items),
+      log: (level, event, fields) => ctx.log[level](event, fields),
+      sleep: (ms) => ctx.sleep(ms),
+      now: () => performance.now(),
+    });
+    session.start();
+    const receiving = (async () => {
+      for await (const frames of dealer) session.onMessage(frames);
+    })();
+    const ticker = setInterval(() => session.tick(), Math.max(10, options.heartbeat / 2));
+    ctx.defer(() => clearInterval(ticker));
+    await session.run(ctx.signal, Math.max(100, Math.min(2000, options.shutdownTimeout / 2)));
+    ctx.log.info("worker_done", {
+      stored: session.stats.stored,
+      duplicates: session.stats.duplicates,
+      batches: session.stats.batches,
+      seq: store.seq,
+    });
+    // Flush the last ACKs to a live gateway; do not linger for one that is gone.
+    dealer.close({ linger: session.byeAcknowledged ? 1000 : 0 });
+    await receiving.catch(() => {});
+  },
+  commands: {
+    verify: {
+      summary: "Check a hash-chained log; exit 1 with the first bad record",
+      configure: (cmd) =>
+        cmd.argument("<file>", "log file to check").option("--json", "print the report as JSON"),
+      async run(options: VerifyOptions, ctx) {
+        let report;
+        try {
+          report = await verifyChainFile(options.file);
+        } catch (error) {
+          throw new Error(`cannot read ${options.file}: ${(error as Error).message}`);
+        }
+        if (options.json) ctx.print(JSON.stringify(report));
+        else if (report.ok) {
+          ctx.print(
+            `ok: ${report.entries} entries, head ${report.head}` +
+              (report.tornTail ? " (unterminated last line ignored: a crash mid-append)" : ""),
+          );
+        } else {
+          const f = report.fault!;
+          ctx.print(`bad record at seq ${f.seq} (line ${f.line}): ${f.reason}`);
+        }
+        if (report.ok) {
+          ctx.log.info("chain_ok", { entries: report.entries, head: report.head });
+          return;
+        }
+        ctx.log.error("chain_invalid", { ...report.fault, entries_ok: report.entries });
+        Deno.exit(1);
+      },
+    },
+  },
+});

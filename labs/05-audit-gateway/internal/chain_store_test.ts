@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { ChainStore } from "./chain_store.ts";
+import { verifyChain } from "./verify_chain.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "lab05-store-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("ChainStore appends a verifiable chain and returns the original ack for a repeat", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    await using store = await ChainStore.open(path, { now: () => 1000 });
+    const acks = await store.append([
+      { id: "a", record: { actor: "alice" } },
+      { id: "b", record: { actor: "bob" } },
+      { id: "a", record: { actor: "alice" } },
+    ]);
+    assert.deepEqual(acks.map((a) => [a.id, a.seq, a.duplicate]), [
+      ["a", 1, false],
+      ["b", 2, false],
+      ["a", 1, true],
+    ]);
+    assert.equal(acks[2].hash, acks[0].hash);
+    const [again] = await store.append([{ id: "b", record: { actor: "bob" } }]);
+    assert.deepEqual(again, { ...acks[1], duplicate: true });
+    const report = verifyChain(await Deno.readTextFile(path));
+    assert.equal(report.ok, true);
+    assert.equal(report.entries, 2);
+    assert.equal(report.head, acks[1].hash);
+  });
+});
+
+Deno.test("two stores on one log interleave into one chain and dedup each other's ids", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    await using one = await ChainStore.open(path);
+    await using two = await ChainStore.open(path);
+    const writes = [];
+    for (let i = 0; i < 50; i++) {
+      writes.push(one.append([{ id: `r${i}`, record: { i } }]));
+      writes.push(two.append([{ id: `r${i}`, record: { i } }, { id: `s${i}`, record: { i } }]));
+    }
+    const acks = (await Promise.all(writes)).flat();
+    const fresh = acks.filter((a) => !a.duplicate);
+    assert.equal(fresh.length, 100);
+    const bySeq = new Map<string, number>();
+    for (const a of acks) {
+      const seen = bySeq.get(a.id);
+      if (seen !== undefined) assert.equal(a.seq, seen, `id ${a.id} acked with two seqs`);
+      bySeq.set(a.id, a.seq);
+    }
+    const report = verifyChain(await Deno.readTextFile(path));
+    assert.deepEqual([report.ok, report.entries], [true, 100]);
+  });
+});
+
+Deno.test("a torn tail from a crashed writer is cut before the next append", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    {
+      await using store = await ChainStore.open(path);
+      await store.append([{ id: "a", record: 1 }]);
+    }
+    await Deno.writeTextFile(path, '{"seq":2,"id":"b","ts":1,"rec', { append: true });
+    assert.equal(verifyChain(await Deno.readTextFile(path)).tornTail, true);
+    await using store = await ChainStore.open(path);
+    assert.equal(store.seq, 1);
+    const [ack] = await store.append([{ id: "b", record: 2 }]);
+    assert.equal(ack.seq, 2);
+    const report = verifyChain(await Deno.readTextFile(path));
+    assert.deepEqual([report.ok, report.entries, report.tornTail], [true, 2, false]);
+  });
+});
+
+Deno.test("ChainStore refuses to append to a log that does not chain", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    {
+      await using store = await ChainStore.open(path);
+      await store.append([{ id: "a", record: 1 }, { id: "b", record: 2 }]);
+    }
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    await Deno.writeTextFile(path, [lines[1], lines[0], ""].join("\n"));
+    await assert.rejects(() => ChainStore.open(path), /log line 1 does not chain/);
+  });
+});
