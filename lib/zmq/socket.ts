@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  SocketType,
   ZMQ_DONTWAIT,
   ZMQ_EVENTS,
   ZMQ_FD,
@@ -100,7 +101,7 @@ export interface SocketOptions {
   recoveryInterval?: number;
   sendBufferSize?: number;
   receiveBufferSize?: number;
-  /** ms to keep unsent messages after close (default 1000; -1 forever, 0 drop). */
+  /** ms to keep unsent messages after close (default 1000, 0 for SUB and PULL; -1 forever). */
   linger?: number;
   reconnectInterval?: number;
   backlog?: number;
@@ -265,7 +266,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     this.fd = this.#getInt(ZMQ_FD, "fd");
     this.#z.zmq_msg_init(this.#recvMsg);
     trackSocket(this);
-    this.setOption("linger", 1000);
+    // Sockets that only receive have nothing to flush on close; the others keep unsent
+    // messages for a second so a clean shutdown loses nothing (terminate() waits for it).
+    this.setOption("linger", type === SocketType.SUB || type === SocketType.PULL ? 0 : 1000);
     for (const [name, value] of Object.entries(options)) {
       if (value === undefined) continue;
       if (!(name in this)) {

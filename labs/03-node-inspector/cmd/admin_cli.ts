@@ -10,7 +10,6 @@ import {
   type Command,
   ConfigError,
   endpoint,
-  flushLogs,
   int,
   InvalidArgumentError,
   oneOf,
@@ -33,7 +32,7 @@ interface RawOptions extends AdminOptions {
   args?: Record<string, unknown>;
 }
 
-/** Runs one command and exits with its code (the runtime's exit is 0 only). */
+/** Runs one command; the role exits with its code after a clean shutdown. */
 async function invoke(
   cmd: string,
   args: Record<string, unknown>,
@@ -46,11 +45,7 @@ async function invoke(
     log: ctx.log,
     signal: ctx.signal,
   });
-  if (code !== EXIT_OK) {
-    // The client socket is closed (linger 0); nothing else is pending.
-    await flushLogs();
-    Deno.exit(code);
-  }
+  if (code !== EXIT_OK) ctx.exitCode = code;
 }
 
 function jsonObject(value: string): Record<string, unknown> {

@@ -141,7 +141,7 @@ await runRole<Options>({
           return;
         }
         ctx.log.error("chain_invalid", { ...report.fault, entries_ok: report.entries });
-        Deno.exit(1);
+        ctx.exitCode = 1;
       },
     },
   },
