@@ -1,0 +1,186 @@
+/**
+ * telemetry_source: publishes simulated sensor updates `[topic, header, payload]` for many
+ * sensors at a configurable rate. Its socket is an XPUB, so it sees the subscriptions the
+ * broker forwards upstream: it logs them, and by default it starts publishing only once a
+ * subscriber is there (a PUB drops everything sent before the first subscription arrives).
+ *
+ * @module
+ */
+import { endpoint, int, oneOf, runRole } from "@lib/role/mod.ts";
+import { XPublisher } from "@lib/zmq/mod.ts";
+import { repeatable, sourcePrefix } from "../internal/options.ts";
+import { parseSubscription } from "../internal/protocol.ts";
+import { seededRandom } from "../internal/random.ts";
+import { RatePacer } from "../internal/rate_pacer.ts";
+import { SensorSimulator } from "../internal/sensor_simulator.ts";
+import { BadMessageError } from "@lib/codec/mod.ts";
+
+interface Options {
+  connect: string[];
+  bind: string[];
+  prefix: string;
+  sensors: number;
+  rate: number;
+  count: number;
+  blobBytes: number;
+  seed?: number;
+  start: "subscribed" | "now";
+  sendHwm: number;
+}
+
+const decoder = new TextDecoder();
+
+await runRole<Options>({
+  name: "telemetry_source",
+  summary: "Publishes simulated sensor updates [topic, header, payload] at a set rate",
+  configure: (cmd) =>
+    cmd
+      .option(
+        "--connect <endpoint>",
+        "broker frontend to connect to (repeatable; default tcp://127.0.0.1:5541 unless --bind)",
+        repeatable(endpoint),
+        [],
+      )
+      .option(
+        "--bind <endpoint>",
+        "bind instead, for a broker that connects (repeatable)",
+        repeatable(endpoint),
+        [],
+      )
+      .option(
+        "--prefix <prefix>",
+        "topic prefix: topics are <prefix>/<kind>/<index>",
+        sourcePrefix,
+        "plant-a",
+      )
+      .option("--sensors <n>", "number of sensors (topics)", int({ min: 1, max: 1_000_000 }), 100)
+      .option(
+        "--rate <n>",
+        "updates per second over all sensors (0 = as fast as possible)",
+        int({ min: 0 }),
+        100,
+      )
+      .option(
+        "--count <rounds>",
+        "publish every sensor this many times, then idle (0 = forever)",
+        int({ min: 0 }),
+        0,
+      )
+      .option(
+        "--blob-bytes <n>",
+        "random binary bytes in each payload",
+        int({ min: 0, max: 16 * 1024 * 1024 }),
+        16,
+      )
+      .option("--seed <n>", "seed of the simulator's randomness (default: random)", int({ min: 0 }))
+      .option(
+        "--start <when>",
+        "start publishing when a subscriber is there, or now",
+        oneOf("subscribed", "now"),
+        "subscribed",
+      )
+      .option(
+        "--send-hwm <n>",
+        "send high-water mark per subscriber (messages)",
+        int({ min: 1 }),
+        100_000,
+      ),
+  async run(options, ctx) {
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const sim = new SensorSimulator({
+      prefix: options.prefix,
+      sensors: options.sensors,
+      blobBytes: options.blobBytes,
+      random: seededRandom(seed),
+      now: () => performance.timeOrigin + performance.now(),
+    });
+    const pub = new XPublisher({ sendHighWaterMark: options.sendHwm, maxMessageSize: 1024 });
+    ctx.defer(() => pub.close());
+    const connects = options.connect.length === 0 && options.bind.length === 0
+      ? ["tcp://127.0.0.1:5541"]
+      : options.connect;
+    for (const ep of options.bind) {
+      await pub.bind(ep);
+      ctx.listening(pub);
+    }
+    for (const ep of connects) {
+      pub.connect(ep);
+      ctx.log.info("connecting", { endpoint: ep });
+    }
+    ctx.log.info("simulating", { prefix: options.prefix, sensors: options.sensors, seed });
+
+    const { promise: firstSubscription, resolve: subscribed } = Promise.withResolvers<void>();
+    const subscriptions = (async () => {
+      try {
+        for await (const frames of pub) {
+          try {
+            const sub = parseSubscription(frames);
+            ctx.log.info("subscription", {
+              subscribe: sub.subscribe,
+              prefix: decoder.decode(sub.prefix),
+            });
+            if (sub.subscribe) subscribed();
+          } catch (error) {
+            if (!(error instanceof BadMessageError)) throw error;
+            ctx.log.warn("bad_message", { reason: error.reason, frames: frames.length });
+          }
+        }
+      } catch (error) {
+        if (!ctx.signal.aborted) throw error;
+      }
+    })();
+
+    if (options.start === "subscribed") {
+      ctx.log.info("waiting_for_subscriber");
+      await Promise.race([
+        firstSubscription,
+        new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true })),
+      ]);
+    }
+
+    const total = options.count * sim.size;
+    const debug = ctx.log.isEnabled("debug");
+    const maxBurst = options.rate === 0 ? 1000 : Math.max(1, Math.ceil(options.rate / 100));
+    const pacer = new RatePacer(options.rate, maxBurst, performance.now());
+    let sent = 0;
+    let last: Promise<void> = Promise.resolve();
+    if (!ctx.signal.aborted) {
+      ctx.log.info("publishing", { rate: options.rate, count: options.count });
+    }
+    while (!ctx.signal.aborted && (total === 0 || sent < total)) {
+      const now = performance.now();
+      let n = pacer.due(now);
+      if (n === 0) {
+        await ctx.sleep(Math.max(1, pacer.waitMs(now)));
+        continue;
+      }
+      if (total > 0) n = Math.min(n, total - sent);
+      for (let i = 0; i < n; i++) {
+        const u = sim.next();
+        // A PUB never blocks (it drops at the HWM), so sends resolve at once and in order.
+        last = pub.send(u.frames);
+        if (debug) {
+          ctx.log.debug("published", {
+            topic: u.topic,
+            seq: u.header.seq,
+            value: u.value,
+            payload_bytes: u.frames[2].length,
+          });
+        }
+      }
+      sent += n;
+      pacer.sent(n);
+      await last; // lets the reactor and signals run between bursts
+      if (options.rate === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    ctx.log.info(total > 0 && sent >= total ? "idle" : "published_total", {
+      sent,
+      rounds: sim.rounds,
+    });
+    if (!ctx.signal.aborted) {
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+    }
+    pub.close();
+    await subscriptions;
+  },
+});
