@@ -1,0 +1,166 @@
+/**
+ * The collector's engine (transport injected): cuts input lines into numbered batches,
+ * sends each only when the ack window has room (backpressure), re-sends batches whose
+ * ack is overdue, and drains on shutdown.
+ *
+ * @module
+ */
+import { AckWindow } from "./ack_window.ts";
+import type { InputLine } from "./line_source.ts";
+import type { Batch } from "./protocol.ts";
+
+/** Options for {@linkcode Collector}. */
+export interface CollectorOptions {
+  /** This collector run's id (unique per process start). */
+  run: string;
+  /** Lines per batch. */
+  batchSize: number;
+  /** Most batches in flight. */
+  window: number;
+  /** First resend timeout (ms). */
+  ackTimeout: number;
+  /** Sends one batch (resolves when handed to the transport). */
+  send: (batch: Batch) => Promise<void>;
+  now?: () => number;
+}
+
+/** Counters the collector logs. */
+export interface CollectorStats {
+  lines: number;
+  batches: number;
+  acked_batches: number;
+  acked_lines: number;
+  resent: number;
+  duplicate_acks: number;
+  in_flight: number;
+  in_flight_lines: number;
+  window: number;
+  buffered: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const c = new Collector({ run: "r1", batchSize: 500, window: 16, ackTimeout: 5000, send });
+ * await c.push({ line: "..." });   // waits while the window is full
+ * c.onAck({ run: "r1", seq: 0, stored: 499, dead: 1, duplicate: false });
+ * await c.drain(signal);           // flush + wait for every ack
+ * ```
+ */
+export class Collector {
+  readonly run: string;
+  readonly window: AckWindow<Batch>;
+  #options: CollectorOptions;
+  #lines: string[] = [];
+  #oversize: [number, number][] = [];
+  #seq = 0;
+  #now: () => number;
+  /** When the oldest buffered line arrived. */
+  #firstAt = 0;
+  #stats = { lines: 0, batches: 0, acked_batches: 0, acked_lines: 0, resent: 0, duplicate_acks: 0 };
+
+  constructor(options: CollectorOptions) {
+    this.#options = options;
+    this.run = options.run;
+    this.#now = options.now ?? (() => performance.now());
+    this.window = new AckWindow<Batch>({
+      capacity: options.window,
+      ackTimeout: options.ackTimeout,
+      now: options.now,
+    });
+  }
+
+  /** Adds a line; sends the batch when it is full (waiting for window room). */
+  async push(input: InputLine, signal?: AbortSignal): Promise<void> {
+    if (this.#lines.length === 0) this.#firstAt = this.#now();
+    if (input.oversize !== undefined) this.#oversize.push([this.#lines.length, input.oversize]);
+    this.#lines.push(input.line);
+    this.#stats.lines++;
+    if (this.#lines.length >= this.#options.batchSize) await this.flush(signal);
+  }
+
+  /** Lines waiting for the current batch to fill. */
+  get buffered(): number {
+    return this.#lines.length;
+  }
+
+  /**
+   * Sends the partial batch, if any, once the window has room. When `signal` aborts
+   * while the window is still full, the lines stay buffered (a later flush sends them).
+   */
+  async flush(signal?: AbortSignal): Promise<void> {
+    if (this.#lines.length === 0) return;
+    await this.window.waitForSpace(signal);
+    // Another flush may have taken the lines meanwhile.
+    if (this.window.full || this.#lines.length === 0) return;
+    const batch: Batch = { run: this.run, seq: this.#seq++, lines: this.#lines };
+    if (this.#oversize.length) batch.oversize = this.#oversize;
+    this.#lines = [];
+    this.#oversize = [];
+    this.window.add(batch.seq, batch, batch.lines.length);
+    this.#stats.batches++;
+    await this.#options.send(batch);
+  }
+
+  /**
+   * Sends the partial batch when its oldest line waited `maxAgeMs` (slow input, follow
+   * mode, stdin): a quiet source must not hold lines back.
+   */
+  async flushStale(maxAgeMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#lines.length > 0 && this.#now() - this.#firstAt >= maxAgeMs) await this.flush(signal);
+  }
+
+  /** Handles an ack; returns false for an ack of another run or of a batch not in flight. */
+  onAck(ack: { run: string; seq: number }): boolean {
+    const entry = ack.run === this.run ? this.window.ack(ack.seq) : undefined;
+    if (!entry) {
+      this.#stats.duplicate_acks++;
+      return false;
+    }
+    this.#stats.acked_batches++;
+    this.#stats.acked_lines += entry.lines;
+    return true;
+  }
+
+  /** Re-sends one batch (counted in `resent`). */
+  async resend(batch: Batch): Promise<void> {
+    this.#stats.resent++;
+    await this.#options.send(batch);
+  }
+
+  /** Re-sends every overdue batch; returns how many. */
+  async resendDue(): Promise<number> {
+    const due = this.window.due();
+    for (const entry of due) await this.resend(entry.payload);
+    return due.length;
+  }
+
+  /** Whether nothing is buffered or in flight. */
+  get idle(): boolean {
+    return this.#lines.length === 0 && this.window.size === 0;
+  }
+
+  /**
+   * Flushes the partial batch and waits until every batch is acknowledged or `signal`
+   * aborts (someone else must keep re-sending overdue batches meanwhile). Returns
+   * whether it drained.
+   */
+  async drain(signal: AbortSignal): Promise<boolean> {
+    while (!this.idle && !signal.aborted) {
+      await this.flush(signal);
+      await this.window.waitForEmpty(signal);
+    }
+    return this.idle;
+  }
+
+  /** Current counters and gauges (`buffered`: read lines not yet in a batch). */
+  stats(): CollectorStats {
+    return {
+      ...this.#stats,
+      in_flight: this.window.size,
+      in_flight_lines: this.window.lines,
+      window: this.window.capacity,
+      buffered: this.#lines.length,
+    };
+  }
+}
