@@ -11,7 +11,7 @@ import { Publisher, Subscriber, terminate } from "@lib/zmq/mod.ts";
 import { FleetMonitor } from "./internal/fleet_monitor.ts";
 import { FleetSimulator } from "./internal/fleet_simulator.ts";
 import { decodeMessage, heartbeatMessages } from "./internal/protocol.ts";
-import { seededRandom } from "./internal/random.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 
 const total = Number(Deno.args[0] ?? 100_000);
 const te = new TextEncoder();

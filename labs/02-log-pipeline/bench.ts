@@ -10,7 +10,8 @@
  */
 import { spawnRole, tempDir } from "@lib/testing/mod.ts";
 import { Anonymiser } from "./internal/anonymiser.ts";
-import { LogGenerator, seededRandom } from "./internal/generator.ts";
+import { LogGenerator } from "./internal/generator.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 import { processBatch } from "./internal/line_parser.ts";
 
 const SECRET = "benchmark-secret-0123456789abcdef";

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { type SpawnOptions, spawnRole, tempDir } from "@lib/testing/mod.ts";
 import { Anonymiser } from "./internal/anonymiser.ts";
-import { LogGenerator, seededRandom } from "./internal/generator.ts";
+import { LogGenerator } from "./internal/generator.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 
 const SECRET = "integration-test-secret-0123456789";
 type Proc = Awaited<ReturnType<typeof spawnRole>>;

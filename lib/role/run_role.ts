@@ -34,6 +34,17 @@ export interface RoleContext {
   readonly args: unknown[];
   /** Waits `ms`; resolves early (never rejects) when `signal` aborts. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Resolves (never rejects) when the role is asked to stop: `await ctx.stopped` is the
+   * last line of a role whose work runs in loops it started.
+   */
+  readonly stopped: Promise<void>;
+  /**
+   * Runs `fn` every `ms` until `run` has returned (it keeps running while the role drains
+   * after a stop signal; it is cleared before the cleanups run). `ms <= 0` runs nothing,
+   * for options where 0 means "off".
+   */
+  every(ms: number, fn: () => void): void;
   /** Logs `listening` {endpoint, ...fields} with the real endpoint; returns it. */
   listening(bound: Bound, fields?: LogFields): string;
   /** Registers a cleanup run at shutdown, newest first. */
@@ -319,6 +330,7 @@ export async function runRole<O>(spec: RoleSpec<O>): Promise<never> {
   const controller = new AbortController();
   const signal = controller.signal;
   const cleanups: (() => void | Promise<void>)[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
   const timeoutMs = common.shutdownTimeout;
   const startedAt = performance.now();
   let finishing = false;
@@ -413,6 +425,13 @@ export async function runRole<O>(spec: RoleSpec<O>): Promise<never> {
         const timer = setTimeout(done, ms);
         signal.addEventListener("abort", done, { once: true });
       }),
+    stopped: new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    }),
+    every: (ms, fn) => {
+      if (ms > 0) timers.push(setInterval(fn, ms));
+    },
     listening: (bound, fields) => {
       const endpoint = typeof bound === "string" ? bound : String(bound.lastEndpoint ?? "");
       log.info("listening", { endpoint, ...fields });
@@ -439,6 +458,7 @@ export async function runRole<O>(spec: RoleSpec<O>): Promise<never> {
   finishing = true;
   startDeadline();
   controller.abort();
+  for (const timer of timers.splice(0)) clearInterval(timer);
   while (cleanups.length > 0) {
     const fn = cleanups.pop()!;
     try {

@@ -94,7 +94,7 @@ Deno.test("runtime: SIGTERM stops cleanly: stopping, cleanups LIFO, hooks, stopp
   assert.equal(await proc.stdoutLine("hello"), "hello");
   await proc.stop();
   const names = proc.events.map((e) => e.event);
-  assert.deepEqual(names.filter((n) => n !== "echoed"), [
+  assert.deepEqual(names.filter((n) => n !== "echoed" && n !== "stopped_resolved"), [
     "started",
     "listening",
     "ready",
@@ -112,6 +112,25 @@ Deno.test("runtime: SIGTERM stops cleanly: stopping, cleanups LIFO, hooks, stopp
   const started = await proc.event("started");
   assert.equal((started.options as Record<string, unknown>).apiKey, "***");
   assert.ok(!proc.tail().includes("s3cr3t-value"), "the secret must not be logged");
+});
+
+Deno.test("runtime: ctx.stopped resolves on SIGTERM; ctx.every ticks until run returns", async () => {
+  await using proc = spawnScript(ECHO, PERMS, ["--interval", "20ms"], {
+    stdin: "piped",
+    env: { LOG_LEVEL: "debug" },
+  });
+  await proc.event("tick", (e) => Number(e.n) >= 3);
+  await proc.stop();
+  const names = proc.events.map((e) => e.event);
+  const stopping = names.indexOf("stopping");
+  assert.ok(names.indexOf("stopped_resolved") > stopping, names.join(","));
+  const firstCleanup = names.indexOf("cleanup_ran");
+  assert.ok(firstCleanup > stopping, names.join(","));
+  assert.equal(
+    names.slice(firstCleanup).filter((n) => n === "tick").length,
+    0,
+    "no tick after run",
+  );
 });
 
 Deno.test("runtime: SIGINT works like SIGTERM; stdin echo goes to stdout", async () => {

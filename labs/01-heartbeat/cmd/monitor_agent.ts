@@ -12,7 +12,7 @@ import { DEFAULT_THRESHOLDS, denoHost, HealthSampler } from "../internal/health_
 import { HostNode } from "../internal/host_node.ts";
 import { nodeName, rackName, repeatable, safeNodeName } from "../internal/options.ts";
 import { heartbeatMessages } from "../internal/protocol.ts";
-import { seededRandom } from "../internal/random.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 
 /** Default subscriber endpoint when neither --connect nor --bind is given. */
 const DEFAULT_CONNECT = "tcp://127.0.0.1:5501";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Heartbeat, Status } from "./protocol.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "@lib/random/mod.ts";
 
 /** Per-tick transition probabilities. */
 export interface FleetRates {

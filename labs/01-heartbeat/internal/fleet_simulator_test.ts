@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FleetSimulator } from "./fleet_simulator.ts";
-import { seededRandom } from "./random.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 import type { Heartbeat } from "./protocol.ts";
 
 function fleet(seed: number, size = 12, rates = {}) {

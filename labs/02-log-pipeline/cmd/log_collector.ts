@@ -12,7 +12,8 @@ import { ConfigError, endpoint, float, int, list, runRole } from "@lib/role/mod.
 import { Dealer, Push } from "@lib/zmq/mod.ts";
 import { Collector } from "../internal/collector.ts";
 import { delay } from "../internal/delay.ts";
-import { generateLines, seededRandom } from "../internal/generator.ts";
+import { generateLines } from "../internal/generator.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 import { readLines } from "../internal/line_source.ts";
 import {
   decodeAck,

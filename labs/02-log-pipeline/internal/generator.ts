@@ -8,20 +8,10 @@
  * @module
  */
 
+import { seededRandom } from "@lib/random/mod.ts";
 import { delay } from "./delay.ts";
-import type { InputLine } from "./line_source.ts";
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import type { InputLine } from "./line_source.ts";
 
 /** Options for {@linkcode LogGenerator}. */
 export interface GeneratorOptions {

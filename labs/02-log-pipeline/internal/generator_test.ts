@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { generateLines, LogGenerator, seededRandom } from "./generator.ts";
+import { generateLines, LogGenerator } from "./generator.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 
 Deno.test("the same seed gives the same traffic; every format and the malformed share appear", () => {
   const a = new LogGenerator({ random: seededRandom(5), malformedRatio: 0.1 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Anonymiser } from "./anonymiser.ts";
-import { LogGenerator, seededRandom } from "./generator.ts";
+import { LogGenerator } from "./generator.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 import { parseLine, processBatch } from "./line_parser.ts";
 import { type ParseContext, ParseError } from "./syslog.ts";
 

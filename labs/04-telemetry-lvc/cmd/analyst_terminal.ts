@@ -143,12 +143,8 @@ await runRole<Options>({
       const lines = renderTable(state.rows(options.rows), state.stats(), wallClock());
       print((tty ? "\x1b[H\x1b[2J" : "") + lines.join("\n") + (tty ? "" : "\n"));
     };
-    const timer = setInterval(refresh, options.refresh);
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    clearInterval(timer);
+    ctx.every(options.refresh, refresh);
+    await ctx.stopped;
     sub.close();
     await receiving;
     refresh();

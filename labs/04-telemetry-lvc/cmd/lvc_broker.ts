@@ -166,18 +166,8 @@ await runRole<Options>({
     const upstream = pump(xsub, (f) => broker.onUpstream(f));
     const downstream = pump(xpub, (f) => broker.onDownstream(f));
 
-    let timer: ReturnType<typeof setInterval> | undefined;
-    if (options.statsInterval > 0) {
-      timer = setInterval(
-        () => ctx.log.info("stats", { ...broker.stats() }),
-        options.statsInterval,
-      );
-    }
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    clearInterval(timer);
+    ctx.every(options.statsInterval, () => ctx.log.info("stats", { ...broker.stats() }));
+    await ctx.stopped;
     // Stop taking input; what was forwarded already is flushed by the XPUB's linger when
     // the runtime terminates the context.
     xsub.close({ linger: 0 });

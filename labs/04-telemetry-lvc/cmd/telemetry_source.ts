@@ -10,7 +10,7 @@ import { endpoint, int, oneOf, runRole } from "@lib/role/mod.ts";
 import { XPublisher } from "@lib/zmq/mod.ts";
 import { repeatable, sourcePrefix } from "../internal/options.ts";
 import { parseSubscription } from "../internal/protocol.ts";
-import { seededRandom } from "../internal/random.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 import { RatePacer } from "../internal/rate_pacer.ts";
 import { SensorSimulator } from "../internal/sensor_simulator.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
@@ -132,10 +132,7 @@ await runRole<Options>({
 
     if (options.start === "subscribed") {
       ctx.log.info("waiting_for_subscriber");
-      await Promise.race([
-        firstSubscription,
-        new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true })),
-      ]);
+      await Promise.race([firstSubscription, ctx.stopped]);
     }
 
     const total = options.count * sim.size;
@@ -177,9 +174,7 @@ await runRole<Options>({
       sent,
       rounds: sim.rounds,
     });
-    if (!ctx.signal.aborted) {
-      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-    }
+    await ctx.stopped;
     pub.close();
     await subscriptions;
   },

@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeHeader, encodeReading, READING_SCHEMA, type UpdateHeader } from "./protocol.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "@lib/random/mod.ts";
 
 /** A physical quantity a sensor measures. */
 export interface SensorKind {

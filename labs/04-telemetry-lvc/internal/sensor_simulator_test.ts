@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeHeader, decodeReading, READING_SCHEMA } from "./protocol.ts";
-import { seededRandom } from "./random.ts";
+import { seededRandom } from "@lib/random/mod.ts";
 import { SENSOR_KINDS, SensorSimulator, sensorTopic } from "./sensor_simulator.ts";
 
 const td = new TextDecoder();

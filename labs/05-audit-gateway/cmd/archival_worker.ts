@@ -101,8 +101,7 @@ await runRole<Options>({
     const receiving = (async () => {
       for await (const frames of dealer) session.onMessage(frames);
     })();
-    const ticker = setInterval(() => session.tick(), Math.max(10, options.heartbeat / 2));
-    ctx.defer(() => clearInterval(ticker));
+    ctx.every(Math.max(10, options.heartbeat / 2), () => session.tick());
     await session.run(ctx.signal, Math.max(100, Math.min(2000, options.shutdownTimeout / 2)));
     ctx.log.info("worker_done", {
       stored: session.stats.stored,

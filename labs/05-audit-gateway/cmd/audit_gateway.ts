@@ -115,19 +115,9 @@ await runRole<Options>({
     const backLoop = (async () => {
       for await (const frames of backend) core.onWorker(frames);
     })();
-    const ticker = setInterval(() => core.tick(), options.heartbeat);
-    const stats = options.statsInterval > 0
-      ? setInterval(() => ctx.log.info("stats", statsFields(core)), options.statsInterval)
-      : undefined;
-    ctx.defer(() => {
-      clearInterval(ticker);
-      clearInterval(stats);
-    });
-
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-    });
+    ctx.every(options.heartbeat, () => core.tick());
+    ctx.every(options.statsInterval, () => ctx.log.info("stats", statsFields(core)));
+    await ctx.stopped;
     // Draining: admit nothing new (busy), keep dispatching and acking what is in flight.
     core.stopAccepting();
     ctx.log.info("draining", { inflight: core.inflight, workers: core.workers });

@@ -91,13 +91,9 @@ await runRole<Options>({
       ctx.exitCode = options.exitCode;
       return;
     }
-    const ticker = (async () => {
-      let n = 0;
-      while (!ctx.signal.aborted) {
-        ctx.log.debug("tick", { n: n++ });
-        await ctx.sleep(options.interval);
-      }
-    })();
+    let n = 0;
+    ctx.every(options.interval, () => ctx.log.debug("tick", { n: n++ }));
+    void ctx.stopped.then(() => ctx.log.info("stopped_resolved", { ticks: n }));
     const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
     ctx.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}));
     let buffer = "";
@@ -113,6 +109,6 @@ await runRole<Options>({
         ctx.log.info("echoed", { length: line.length });
       }
     }
-    await ticker;
+    await ctx.stopped;
   },
 });

@@ -1,6 +1,6 @@
 /**
- * Seedable pseudo-random numbers for the fleet simulator (mulberry32: small, fast, and
- * reproducible for a given seed; not for cryptography).
+ * Seedable pseudo-random numbers (mulberry32: small, fast, reproducible for a seed; not
+ * for cryptography). Simulators take a `Random` so tests can pass a seeded one.
  *
  * @module
  */
@@ -14,7 +14,7 @@ export type Random = () => number;
  * @example
  * ```ts
  * const random = seededRandom(42);
- * random(); // same sequence for the same seed
+ * random(); // the same sequence for the same seed
  * ```
  */
 export function seededRandom(seed: number): Random {
