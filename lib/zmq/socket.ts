@@ -725,6 +725,14 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
+  /** ZMQ_SUBSCRIBE / ZMQ_UNSUBSCRIBE for each prefix; no prefix means "everything" (""). */
+  protected setSubscriptions(kind: "subscribe" | "unsubscribe", prefixes: Frame[]): void {
+    const id = kind === "subscribe" ? 6 : 7;
+    for (const prefix of prefixes.length === 0 ? [""] : prefixes) {
+      this.setRaw(kind, id, "bytes", prefix);
+    }
+  }
+
   /** Sets an option by its zeromq.js name. */
   setOption(name: keyof typeof SOCKET_OPTIONS, value: unknown): void {
     const [id, kind] = SOCKET_OPTIONS[name] as OptionSpec;

@@ -69,16 +69,12 @@ export class Subscriber extends Socket {
 
   /** Subscribes to prefixes; with no argument, to everything. */
   subscribe(...prefixes: Frame[]): void {
-    for (const prefix of prefixes.length === 0 ? [""] : prefixes) {
-      this.setRaw("subscribe", 6, "bytes", prefix);
-    }
+    this.setSubscriptions("subscribe", prefixes);
   }
 
   /** Removes subscriptions; with no argument, the subscribe-to-everything one. */
   unsubscribe(...prefixes: Frame[]): void {
-    for (const prefix of prefixes.length === 0 ? [""] : prefixes) {
-      this.setRaw("unsubscribe", 7, "bytes", prefix);
-    }
+    this.setSubscriptions("unsubscribe", prefixes);
   }
 }
 export interface Subscriber {
@@ -114,16 +110,12 @@ export class XPublisher extends Publisher {
 
   /** In manual mode: applies a subscription for the peer that sent the last one. */
   subscribe(...prefixes: Frame[]): void {
-    for (const prefix of prefixes.length === 0 ? [""] : prefixes) {
-      this.setRaw("subscribe", 6, "bytes", prefix);
-    }
+    this.setSubscriptions("subscribe", prefixes);
   }
 
   /** In manual mode: removes a subscription for the peer that sent the last one. */
   unsubscribe(...prefixes: Frame[]): void {
-    for (const prefix of prefixes.length === 0 ? [""] : prefixes) {
-      this.setRaw("unsubscribe", 7, "bytes", prefix);
-    }
+    this.setSubscriptions("unsubscribe", prefixes);
   }
 }
 export interface XPublisher {
