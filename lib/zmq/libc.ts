@@ -1,11 +1,13 @@
 /**
- * The few C library functions the binding needs: poll(2) for the reactor, a pipe for its
- * wake-ups, and memcpy (a fast FFI call, cheaper than Deno's copyInto op for small frames).
+ * The few C library functions the binding needs, per platform: a poll over socket
+ * descriptors for the reactor (poll(2) on Linux/macOS, WSAPoll on Windows), a wake-up pipe
+ * where the platform has one, and memcpy (a fast FFI call, cheaper than Deno's copyInto op
+ * for small frames).
  *
  * @module
  */
 
-const LIBC_SYMBOLS = {
+const UNIX_SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   pipe: { parameters: ["buffer"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -13,31 +15,126 @@ const LIBC_SYMBOLS = {
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let loaded: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] | undefined;
+const WINSOCK_SYMBOLS = {
+  WSAPoll: { parameters: ["buffer", "u32", "i32"], result: "i32", nonblocking: true },
+} as const satisfies Deno.ForeignLibraryInterface;
 
-/**
- * Opens the C library once.
- *
- * @example
- * ```ts
- * libc().memcpy(destination, sourcePointer, BigInt(length));
- * ```
- */
-export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
-  if (loaded) return loaded;
-  const names = Deno.build.os === "darwin"
-    ? ["libSystem.B.dylib", "/usr/lib/libSystem.B.dylib"]
-    : ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
+const CRT_SYMBOLS = {
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** A wake-up pipe: writing to `write` makes `read` readable. */
+export interface WakePipe {
+  read: number;
+  write: number;
+  /** Makes the read end readable. */
+  signal(): void;
+  /** Empties the read end (call only when poll said it is readable). */
+  drain(): void;
+}
+
+/** What the reactor and the sockets use of the platform. */
+export interface Platform {
+  /** Bytes of one poll entry, and where its fields are. */
+  pollEntrySize: number;
+  /** Writes entry `i` (descriptor, POLLIN) into a poll array. */
+  setPollEntry(entries: DataView, i: number, fd: number): void;
+  /** True when entry `i` came back readable (or in error). */
+  isReadable(entries: DataView, i: number): boolean;
+  /** Polls `count` entries on a helper thread (a nonblocking FFI call). */
+  poll(entries: Uint8Array, count: number, timeoutMs: number): Promise<number>;
+  /** A wake-up pipe, or null where the reactor polls with a timeout instead (Windows). */
+  wake: WakePipe | null;
+  /** Copies `length` bytes from `source` into `destination`. */
+  memcpy(destination: Uint8Array, source: Deno.PointerValue, length: bigint): void;
+  /** Size in bytes of ZMQ_FD's value (a SOCKET is 8 bytes on 64-bit Windows). */
+  fdSize: 4 | 8;
+}
+
+function open<S extends Deno.ForeignLibraryInterface>(
+  names: string[],
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] {
   const errors: string[] = [];
   for (const name of names) {
     try {
-      return loaded = Deno.dlopen(name, LIBC_SYMBOLS).symbols;
+      return Deno.dlopen(name, symbols).symbols;
     } catch (error) {
       errors.push(`${name}: ${(error as Error).message.split("\n")[0]}`);
     }
   }
-  throw new Error(
-    `lib/zmq needs poll(2) and memcpy from the C library (${Deno.build.os} is not supported yet): ` +
-      errors.join("; "),
+  throw new Error(`lib/zmq needs the C library's poll and memcpy: ${errors.join("; ")}`);
+}
+
+const POLLIN = 0x0001;
+const POLLERR = 0x0008;
+const POLLHUP = 0x0010;
+const POLLNVAL = 0x0020;
+const WSA_POLLRDNORM = 0x0100;
+const WSA_POLLRDBAND = 0x0200;
+
+function unix(): Platform {
+  const c = open(
+    Deno.build.os === "darwin"
+      ? ["libSystem.B.dylib", "/usr/lib/libSystem.B.dylib"]
+      : ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"],
+    UNIX_SYMBOLS,
   );
+  const fds = new Int32Array(2);
+  if (c.pipe(fds) !== 0) throw new Error("pipe() failed: cannot create the reactor's wake-up pipe");
+  const one = new Uint8Array(1);
+  const drainBuffer = new Uint8Array(256);
+  // struct pollfd { int fd; short events; short revents; }
+  return {
+    pollEntrySize: 8,
+    setPollEntry: (entries, i, fd) => {
+      entries.setInt32(i * 8, fd, true);
+      entries.setInt16(i * 8 + 4, POLLIN, true);
+      entries.setInt16(i * 8 + 6, 0, true);
+    },
+    isReadable: (entries, i) =>
+      (entries.getInt16(i * 8 + 6, true) & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) !== 0,
+    poll: (entries, count, timeoutMs) => c.poll(entries, BigInt(count), timeoutMs),
+    wake: {
+      read: fds[0],
+      write: fds[1],
+      signal: () => void c.write(fds[1], one, 1n),
+      drain: () => void c.read(fds[0], drainBuffer, BigInt(drainBuffer.length)),
+    },
+    memcpy: (destination, source, length) => void c.memcpy(destination, source, length),
+    fdSize: 4,
+  };
+}
+
+function windows(): Platform {
+  const ws = open(["ws2_32.dll"], WINSOCK_SYMBOLS);
+  const crt = open(["msvcrt.dll", "ucrtbase.dll"], CRT_SYMBOLS);
+  // struct WSAPOLLFD { SOCKET fd; SHORT events; SHORT revents; } (16 bytes on 64-bit)
+  return {
+    pollEntrySize: 16,
+    setPollEntry: (entries, i, fd) => {
+      entries.setBigUint64(i * 16, BigInt(fd), true);
+      entries.setInt16(i * 16 + 8, WSA_POLLRDNORM | WSA_POLLRDBAND, true);
+      entries.setInt16(i * 16 + 10, 0, true);
+    },
+    isReadable: (entries, i) => entries.getInt16(i * 16 + 10, true) !== 0,
+    poll: (entries, count, timeoutMs) => ws.WSAPoll(entries, count, timeoutMs),
+    wake: null,
+    memcpy: (destination, source, length) => void crt.memcpy(destination, source, length),
+    fdSize: 8,
+  };
+}
+
+let loaded: Platform | undefined;
+
+/**
+ * The platform layer, opened once.
+ *
+ * @example
+ * ```ts
+ * platform().memcpy(destination, sourcePointer, BigInt(length));
+ * ```
+ */
+export function platform(): Platform {
+  return loaded ??= Deno.build.os === "windows" ? windows() : unix();
 }

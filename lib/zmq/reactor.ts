@@ -13,7 +13,7 @@
  * @module
  */
 
-import { libc } from "./libc.ts";
+import { platform } from "./libc.ts";
 
 /** What the reactor needs from a socket. */
 export interface Pollable {
@@ -23,7 +23,8 @@ export interface Pollable {
   process(): boolean;
 }
 
-const POLLIN = 0x0001;
+/** Poll timeout where there is no wake-up pipe (Windows). */
+const WINDOWS_POLL_TIMEOUT_MS = 50;
 
 /**
  * Schedules socket work and waits for readiness with poll(2).
@@ -34,28 +35,15 @@ const POLLIN = 0x0001;
  * ```
  */
 export class Reactor {
-  #libc = libc();
+  #platform = platform();
   /** Sockets whose fd is in the poll set (they stay until closed: no fd churn). */
   #members = new Set<Pollable>();
   /** Sockets with a pending send or receive. */
   #waiting = new Set<Pollable>();
   #polling = false;
   #pollStale = false;
-  #wakeRead: number;
-  #wakeWrite: number;
   #wakePending = false;
   #scheduled = false;
-  #wakeByte = new Uint8Array(1);
-  #drainBuffer = new Uint8Array(256);
-
-  constructor() {
-    const fds = new Int32Array(2);
-    if (this.#libc.pipe(fds) !== 0) {
-      throw new Error("pipe() failed: cannot create the reactor");
-    }
-    this.#wakeRead = fds[0];
-    this.#wakeWrite = fds[1];
-  }
 
   /** Registers a socket that has pending work and runs a pass soon. */
   watch(socket: Pollable): void {
@@ -86,9 +74,10 @@ export class Reactor {
   }
 
   #wake(): void {
-    if (this.#wakePending) return;
+    const wake = this.#platform.wake;
+    if (!wake || this.#wakePending) return; // without a pipe, the poll's timeout ends it
     this.#wakePending = true;
-    this.#libc.write(this.#wakeWrite, this.#wakeByte, 1n);
+    wake.signal();
   }
 
   #pass(sockets: Iterable<Pollable>): void {
@@ -111,27 +100,22 @@ export class Reactor {
   }
 
   #poll(): void {
+    const { pollEntrySize, setPollEntry, isReadable, wake } = this.#platform;
     const sockets = [...this.#members];
-    const count = sockets.length + 1;
-    const fds = new Int32Array(count * 2);
-    const view = new Int16Array(fds.buffer);
-    sockets.forEach((socket, i) => {
-      fds[i * 2] = socket.fd;
-      view[i * 4 + 2] = POLLIN;
-    });
-    fds[sockets.length * 2] = this.#wakeRead;
-    view[sockets.length * 4 + 2] = POLLIN;
+    const count = sockets.length + (wake ? 1 : 0);
+    const bytes = new Uint8Array(count * pollEntrySize);
+    const entries = new DataView(bytes.buffer);
+    sockets.forEach((socket, i) => setPollEntry(entries, i, socket.fd));
+    if (wake) setPollEntry(entries, sockets.length, wake.read);
     this.#polling = true;
     this.#pollStale = false;
-    const bytes = new Uint8Array(fds.buffer);
-    this.#libc.poll(bytes, BigInt(count), -1).then(() => {
+    // Without a wake-up pipe (Windows) a bounded timeout picks up new sockets and lets an
+    // idle process exit; 50 ms of sleep between checks is still ~0 % CPU.
+    const timeout = wake ? -1 : WINDOWS_POLL_TIMEOUT_MS;
+    this.#platform.poll(bytes, count, timeout).then(() => {
       this.#polling = false;
-      if (view[sockets.length * 4 + 3] & POLLIN) {
-        this.#libc.read(
-          this.#wakeRead,
-          this.#drainBuffer,
-          BigInt(this.#drainBuffer.length),
-        );
+      if (wake && isReadable(entries, sockets.length)) {
+        wake.drain();
         this.#wakePending = false;
       }
       // Every member re-reads ZMQ_EVENTS: that also re-arms its edge-triggered fd.

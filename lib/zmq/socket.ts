@@ -17,7 +17,7 @@ import { libzmq, trackSocket, untrackSocket, zmqContext } from "./context.ts";
 import { EAGAIN, EINTR, errnoName, ZmqError } from "./errors.ts";
 import { cstr, type ZmqSymbols } from "./ffi.ts";
 import type { SocketMonitor } from "./monitor.ts";
-import { libc } from "./libc.ts";
+import { platform } from "./libc.ts";
 import { reactor } from "./reactor.ts";
 
 /** One frame as the caller may pass it. `null` is an empty frame. */
@@ -249,7 +249,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   // zmq_msg_t buffers: off-heap (an ArrayBuffer of their own) so they never move.
   #msg = new Uint8Array(new ArrayBuffer(64));
   #recvMsg = new Uint8Array(new ArrayBuffer(64));
-  #memcpy = libc().memcpy;
+  #memcpy = platform().memcpy;
   #written = new Map<string, unknown>();
   #monitors = new Set<{ close(): void }>();
   /** ms a send may wait before rejecting with EAGAIN (-1 = forever). */
@@ -263,7 +263,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     if (handle === null) throw lastError(this.#z, "socket");
     this.#handle = handle;
     this.type = type;
-    this.fd = this.#getInt(ZMQ_FD, "fd");
+    this.fd = platform().fdSize === 8 ? this.#getInt64(ZMQ_FD, "fd") : this.#getInt(ZMQ_FD, "fd");
     this.#z.zmq_msg_init(this.#recvMsg);
     trackSocket(this);
     // Sockets that only receive have nothing to flush on close; the others keep unsent
@@ -652,6 +652,22 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return intBuffer[0];
   }
 
+  #getInt64(option: number, name: string): number {
+    sizeBuffer[0] = 8n;
+    if (
+      this.#z.zmq_getsockopt(
+        this.#live(name),
+        option,
+        new Uint8Array(int64Buffer.buffer),
+        sizeBytes,
+      ) !==
+        0
+    ) {
+      throw lastError(this.#z, `get ${name}`);
+    }
+    return Number(int64Buffer[0]);
+  }
+
   /** Sets a raw option by zeromq.js name with the kind from the option table. */
   protected setRaw(name: string, id: number, kind: OptionKind, value: unknown): void {
     const handle = this.#live(`set ${name}`);
@@ -700,15 +716,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         const n = this.#getInt(id, name);
         return kind === "bool" ? n !== 0 : n;
       }
-      case "int64": {
-        sizeBuffer[0] = 8n;
-        if (
-          this.#z.zmq_getsockopt(handle, id, new Uint8Array(int64Buffer.buffer), sizeBytes) !== 0
-        ) {
-          throw lastError(this.#z, `get ${name}`);
-        }
-        return Number(int64Buffer[0]);
-      }
+      case "int64":
+        return this.#getInt64(id, name);
       case "string":
       case "bytes":
       case "key": {
