@@ -428,3 +428,19 @@ Deno.test("open sockets are tracked", () => {
   b.close();
   assert.equal(openSocketCount(), before);
 });
+
+Deno.test("HWM: DEALER blocks without room; ROUTER drops unroutable unless mandatory", async () => {
+  await using dealer = new Dealer({ sendHighWaterMark: 1, sendTimeout: 150 });
+  await dealer.bind("tcp://127.0.0.1:*");
+  // No peer: a DEALER has no pipe to queue on, so the send waits and then times out.
+  await assert.rejects(dealer.send("x"), (error: unknown) => {
+    assert.equal((error as ZmqError).code, "EAGAIN");
+    return true;
+  });
+  await using router = new Router();
+  await router.bind("tcp://127.0.0.1:*");
+  // Not mandatory: a message to an unknown peer is dropped silently (the send resolves).
+  await router.send(["nobody", "dropped"]);
+  router.mandatory = true;
+  await assert.rejects(router.send(["nobody", "x"]), /EHOSTUNREACH/);
+});
