@@ -39,6 +39,9 @@ async function invoke(
   options: AdminOptions,
   ctx: RoleContext,
 ): Promise<void> {
+  if (options.clientSecret && !options.serverKey) {
+    throw new ConfigError("--client-secret needs --server-key: it is a CURVE key");
+  }
   const code = await runAdminCommand(cmd, args, options, {
     print: (line) => ctx.print(line),
     error: (line) => console.error(`admin_cli: error: ${line}`),
@@ -92,6 +95,11 @@ await runRole<AdminOptions>({
         3,
       )
       .option("--server-key <z85>", "agent's CURVE public key (enables CURVE)", z85Key)
+      .option(
+        "--client-secret <z85>",
+        "this client's CURVE secret key, for an agent with --allow-key (default: ephemeral)",
+        z85Key,
+      )
       .option("--json", "print the reply data as JSON (one line) for scripts", false);
   },
   run() {

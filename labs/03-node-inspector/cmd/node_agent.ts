@@ -5,9 +5,10 @@
  * @module
  */
 
-import { endpoint, runRole } from "@lib/role/mod.ts";
-import { curveKeyPair, curvePublic, Reply } from "@lib/zmq/mod.ts";
+import { ConfigError, endpoint, list, runRole } from "@lib/role/mod.ts";
+import { curveKeyPair, curvePublic, Reply, ZapHandler } from "@lib/zmq/mod.ts";
 import { serveRequests } from "../internal/agent_loop.ts";
+import { allowListAuthorizer, ZAP_DOMAIN } from "../internal/allow_list.ts";
 import { Inspector } from "../internal/inspector.ts";
 import { AGENT_MAX_MESSAGE_BYTES, DEFAULT_ENDPOINT } from "../internal/protocol.ts";
 import { createSystemProbe } from "../internal/system_probe.ts";
@@ -16,7 +17,11 @@ import { z85Key } from "../internal/z85_key.ts";
 interface Options {
   bind: string;
   curveSecret?: string;
+  allowKey?: string[];
 }
+
+/** A comma-separated list of Z85 CURVE public keys. */
+const keyList = (value: string): string[] => list(value).map(z85Key);
 
 await runRole<Options>({
   name: "node_agent",
@@ -28,7 +33,18 @@ await runRole<Options>({
         "--curve-secret <z85>",
         "CURVE secret key (Z85): clients must then use --server-key <public key>",
         z85Key,
+      )
+      .option(
+        "--allow-key <z85,...>",
+        "only CURVE clients with these public keys (comma-separated) may connect (needs " +
+          "--curve-secret; clients then use admin_cli --client-secret)",
+        keyList,
       ),
+  validate(options) {
+    if (options.allowKey && !options.curveSecret) {
+      throw new ConfigError("--allow-key needs --curve-secret: the allow-list is of CURVE keys");
+    }
+  },
   async run(options, ctx) {
     const curve = options.curveSecret
       ? {
@@ -37,12 +53,24 @@ await runRole<Options>({
         curvePublicKey: curvePublic(options.curveSecret),
       }
       : {};
+    if (options.allowKey) {
+      // ZAP (RFC 27): libzmq asks this handler about every CURVE client of the REP socket.
+      const zap = new ZapHandler(allowListAuthorizer(options.allowKey));
+      zap.onDecision = ({ address, publicKey }, { status, text }) => {
+        if (status === 200) ctx.log.info("client_allowed", { address, public_key: publicKey });
+        else ctx.log.warn("client_denied", { address, public_key: publicKey, reason: text });
+      };
+      zap.onBadRequest = (reason) => ctx.log.warn("bad_message", { reason, socket: "zap" });
+      await zap.start();
+      ctx.defer(() => zap.close());
+    }
     const rep = new Reply({
       linger: 1000,
       maxMessageSize: AGENT_MAX_MESSAGE_BYTES,
       receiveHighWaterMark: 100,
       sendHighWaterMark: 100,
       ...curve,
+      ...(options.allowKey ? { zapDomain: ZAP_DOMAIN } : {}),
     });
     ctx.defer(() => rep.close());
     // A failed handshake (wrong CURVE key, plain client against CURVE) never reaches the
@@ -56,7 +84,10 @@ await runRole<Options>({
       }
     })().catch(() => {});
     await rep.bind(options.bind);
-    ctx.listening(rep, curve.curvePublicKey ? { curve_public_key: curve.curvePublicKey } : {});
+    ctx.listening(rep, {
+      ...(curve.curvePublicKey ? { curve_public_key: curve.curvePublicKey } : {}),
+      ...(options.allowKey ? { allowed_keys: options.allowKey.length } : {}),
+    });
     const stats = await serveRequests(
       rep,
       new Inspector(createSystemProbe()),

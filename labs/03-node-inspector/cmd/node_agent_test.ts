@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decode, encode, s } from "@lib/codec/mod.ts";
 import { spawnRole } from "@lib/testing/mod.ts";
-import { Dealer, Request } from "@lib/zmq/mod.ts";
+import { curveKeyPair, Dealer, Request } from "@lib/zmq/mod.ts";
 import { encodeRequest } from "../internal/protocol.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -128,10 +128,13 @@ Deno.test("node_agent: keygen prints a Z85 keypair; the agent logs the public ke
   const publicKey = /"(.{40})"/.exec(pub)![1];
   const secretKey = /"(.{40})"/.exec(sec)![1];
 
-  await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"], {
-    env: { NODE_AGENT_CURVE_SECRET: secretKey },
+  // Both options from the environment.
+  await using agent = await spawnRole("03", "node_agent", [], {
+    env: { NODE_AGENT_BIND: "tcp://127.0.0.1:*", NODE_AGENT_CURVE_SECRET: secretKey },
   });
   const listening = await agent.event("listening");
+  assert.match(String(listening.endpoint), /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  assert.notEqual(listening.endpoint, "tcp://127.0.0.1:5531", "NODE_AGENT_BIND was used");
   assert.equal(listening.curve_public_key, publicKey);
   const started = await agent.event("started");
   assert.ok(!JSON.stringify(started).includes(secretKey), "the secret is not logged");
@@ -140,4 +143,31 @@ Deno.test("node_agent: keygen prints a Z85 keypair; the agent logs the public ke
   await using bad = await spawnRole("03", "node_agent", ["--curve-secret", "short"]);
   const { code } = await bad.wait();
   assert.equal(code, 2);
+});
+
+Deno.test("node_agent: --allow-key needs --curve-secret and valid keys (exit 2)", async () => {
+  const key = curveKeyPair().publicKey;
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--allow-key", key], {}, /--allow-key needs --curve-secret/],
+    [
+      ["--curve-secret", curveKeyPair().secretKey],
+      { NODE_AGENT_ALLOW_KEY: `${key},short` },
+      /expected a 40-character Z85 CURVE key, got 5 characters/,
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    await using proc = await spawnRole(
+      "03",
+      "node_agent",
+      ["--bind", "tcp://127.0.0.1:*", ...args],
+      {
+        env,
+      },
+    );
+    const { code } = await proc.wait();
+    assert.equal(code, 2, proc.tail());
+    assert.equal(proc.rawStderr.length, 1, proc.rawStderr.join("\n"));
+    assert.match(proc.rawStderr[0], /^node_agent: error: /);
+    assert.match(proc.rawStderr[0], message);
+  }
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { curveKeyPair, Request } from "@lib/zmq/mod.ts";
+import { curveKeyPair, curvePublic, Request } from "@lib/zmq/mod.ts";
 import {
   type ChannelFactory,
   LazyPirateClient,
@@ -18,12 +18,23 @@ import { decodeReply, encodeRequest, type Reply } from "./protocol.ts";
 /** Largest reply the client accepts (bytes); a `ps` of 10,000 processes fits. */
 export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
-/** The ZMTP handshake with the agent failed: wrong CURVE server key, or CURVE on one side only. */
+/**
+ * The ZMTP handshake with the agent failed: wrong CURVE server key, CURVE on one side only,
+ * or (`auth`) the agent's allow-list refused this client's key.
+ */
 export class HandshakeError extends Error {
   override name = "HandshakeError";
-  constructor(readonly endpoint: string, readonly detail: string, curve: boolean) {
+  constructor(
+    readonly endpoint: string,
+    readonly detail: string,
+    curve: boolean,
+    auth = false,
+  ) {
     super(
-      curve
+      auth
+        ? `CURVE handshake with ${endpoint} failed (${detail}): the agent does not allow ` +
+          `this client's key: expected --client-secret whose public key is in its --allow-key`
+        : curve
         ? `CURVE handshake with ${endpoint} failed (${detail}): ` +
           `expected --server-key to be the agent's public key`
         : `handshake with ${endpoint} failed (${detail}): ` +
@@ -33,8 +44,9 @@ export class HandshakeError extends Error {
 }
 
 /**
- * Opens REQ sockets to `endpoint`. With `serverKey`, the socket is a CURVE client with an
- * ephemeral keypair. A socket monitor turns a failed handshake into a rejected receive
+ * Opens REQ sockets to `endpoint`. With `serverKey`, the socket is a CURVE client with the
+ * keypair of `clientSecret` (for an agent with an allow-list), else an ephemeral one. A
+ * socket monitor turns a failed handshake into a rejected receive
  * ({@linkcode HandshakeError}) instead of a wait for the timeout: retrying cannot help.
  *
  * @example
@@ -43,8 +55,16 @@ export class HandshakeError extends Error {
  * const sock = factory(1);
  * ```
  */
-export function zmqRequestFactory(endpoint: string, serverKey?: string): ChannelFactory {
-  const keys = serverKey ? curveKeyPair() : undefined;
+export function zmqRequestFactory(
+  endpoint: string,
+  serverKey?: string,
+  clientSecret?: string,
+): ChannelFactory {
+  const keys = !serverKey
+    ? undefined
+    : clientSecret
+    ? { publicKey: curvePublic(clientSecret), secretKey: clientSecret }
+    : curveKeyPair();
   return (): ReqChannel => {
     const sock = new Request({
       linger: 0,
@@ -61,7 +81,8 @@ export function zmqRequestFactory(endpoint: string, serverKey?: string): Channel
     const failed = (async (): Promise<never> => {
       for await (const event of events) {
         if (event.type.startsWith("handshake:error")) {
-          throw new HandshakeError(endpoint, `${event.type} ${event.error ?? ""}`.trim(), !!keys);
+          const detail = `${event.type} ${event.error ?? ""}`.trim();
+          throw new HandshakeError(endpoint, detail, !!keys, event.type.endsWith(":auth"));
         }
       }
       return await new Promise<never>(() => {}); // the monitor ended with the socket
@@ -85,6 +106,8 @@ export interface AdminClientOptions {
   retries: number;
   /** The agent's CURVE public key (Z85); enables CURVE. */
   serverKey?: string;
+  /** This client's CURVE secret key (Z85), for an agent with `--allow-key`; else ephemeral. */
+  clientSecret?: string;
   signal?: AbortSignal;
   onRetry?: (info: RetryInfo) => void;
   /** Socket factory (default: real ZeroMQ REQ sockets). */
@@ -117,7 +140,8 @@ export class AdminClient {
 
   constructor(readonly options: AdminClientOptions) {
     this.#pirate = new LazyPirateClient({
-      factory: options.factory ?? zmqRequestFactory(options.endpoint, options.serverKey),
+      factory: options.factory ??
+        zmqRequestFactory(options.endpoint, options.serverKey, options.clientSecret),
       timeout: options.timeout,
       retries: options.retries,
       signal: options.signal,

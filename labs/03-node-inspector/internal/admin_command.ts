@@ -23,6 +23,7 @@ export interface AdminOptions {
   timeout: number;
   retries: number;
   serverKey?: string;
+  clientSecret?: string;
   json?: boolean;
 }
 
@@ -63,6 +64,7 @@ export async function runAdminCommand(
     timeout: options.timeout,
     retries: options.retries,
     serverKey: options.serverKey,
+    clientSecret: options.clientSecret,
     signal: io.signal,
     factory,
     onRetry: (info: RetryInfo) =>
@@ -117,6 +119,7 @@ export async function runAdminCommand(
     }
     if (err instanceof HandshakeError) return fail("handshake_failed", err.message);
     if (err instanceof BadMessageError) {
+      io.log.warn("bad_message", { endpoint: options.connect, cmd, reason: err.reason });
       return fail("bad_reply", `bad reply from ${options.connect}: ${err.reason}`);
     }
     if (err instanceof AbortedError) {

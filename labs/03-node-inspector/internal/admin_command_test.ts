@@ -80,9 +80,11 @@ Deno.test("admin command: a reply that is not the protocol, or data of the wrong
     1,
   );
   assert.match(garbage.err[0], /^bad reply from tcp:\/\/127\.0\.0\.1:1: expected object/);
+  assert.deepEqual(garbage.events, ["request_sent", "bad_message"]);
   const shape = io();
   const bad = encodeData({ total: 1, matched: 1, sort: "cpu", processes: [{ pid: "one" }] });
   assert.equal(await runAdminCommand("ps", {}, options, shape.sink, answering([bad])), 1);
   assert.match(shape.err[0], /processes\[0\]\.pid: expected integer/);
   assert.deepEqual(shape.out, [], "nothing half-rendered");
+  assert.deepEqual(shape.events, ["request_sent", "bad_message"]);
 });

@@ -12,6 +12,7 @@ class FakeRep implements RepChannel {
   #inbox: Uint8Array[][] = [];
   #waiting?: { resolve: (f: Uint8Array[]) => void; reject: (e: Error) => void };
   #onSend?: () => void;
+  #onIdle?: () => void;
   push(frames: Uint8Array[]): void {
     if (this.#waiting) {
       const w = this.#waiting;
@@ -23,7 +24,17 @@ class FakeRep implements RepChannel {
     if (this.closed) return Promise.reject(new Error("ENOTSOCK"));
     const next = this.#inbox.shift();
     if (next) return Promise.resolve(next);
-    return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+    const pending = new Promise<Uint8Array[]>((
+      resolve,
+      reject,
+    ) => (this.#waiting = { resolve, reject }));
+    this.#onIdle?.();
+    return pending;
+  }
+  /** Resolves once the loop waits in receive() with nothing to read. */
+  idle(): Promise<void> {
+    if (this.#waiting) return Promise.resolve();
+    return new Promise((r) => (this.#onIdle = r));
   }
   send(frame: Uint8Array): Promise<void> {
     this.sent.push(frame);
@@ -84,7 +95,7 @@ Deno.test("agent loop: replies to each request in order, logs bad_message, stops
       l === "info" && e === "request_failed" && f.code === "unknown_command"
     ),
   );
-  await new Promise((r) => setTimeout(r, 0)); // let the loop get back into receive()
+  await rep.idle(); // the loop is back in receive()
   stop.abort();
   const stats = await done;
   assert.deepEqual(stats, { requests: 3, errors: 2, badMessages: 1 });
@@ -95,10 +106,16 @@ Deno.test("agent loop: a stop during a request still sends that reply", async ()
   const rep = new FakeRep();
   const stop = new AbortController();
   let release!: () => void;
-  const slowDisks = () => new Promise<never[]>((r) => (release = () => r([])));
+  let asked!: () => void;
+  const handling = new Promise<void>((r) => (asked = r));
+  const slowDisks = () =>
+    new Promise<never[]>((r) => {
+      release = () => r([]);
+      asked();
+    });
   const done = serveRequests(rep, new Inspector(probe(slowDisks)), memoryLog(), stop.signal);
   rep.push([encodeRequest("disk")]);
-  while (!release) await new Promise((r) => setTimeout(r, 1));
+  await handling; // the request is being answered
   stop.abort();
   assert.equal(rep.closed, false, "busy: the socket stays open for the reply");
   release();
