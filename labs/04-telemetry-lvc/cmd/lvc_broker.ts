@@ -2,7 +2,8 @@
  * lvc_broker: XSUB (sources) ↔ XPUB (subscribers) proxy with a bounded last value cache.
  * Updates are validated, cached and forwarded; subscriptions are forwarded upstream and
  * answered at once with every cached value under their prefix (XPUB verbose mode, so a
- * second subscriber to the same topic triggers its own replay).
+ * second subscriber to the same topic triggers its own replay; manual mode, so the broker
+ * attaches a joiner in the same step as its replay and no live update overtakes it).
  *
  * @module
  */
@@ -111,6 +112,7 @@ await runRole<Options>({
     });
     const xpub = new XPublisher({
       verbose: true,
+      manual: true,
       sendHighWaterMark: options.sendHwm,
       maxMessageSize: MAX_TOPIC_BYTES + 1024,
     });
@@ -131,6 +133,7 @@ await runRole<Options>({
       transport: {
         downstream: (frames) => void xpub.send(frames).catch(sendFailed("backend")),
         upstream: (frame) => void xsub.send(frame).catch(sendFailed("frontend")),
+        apply: (subscribe, prefix) => subscribe ? xpub.subscribe(prefix) : xpub.unsubscribe(prefix),
       },
     });
 

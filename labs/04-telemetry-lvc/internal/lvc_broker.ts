@@ -14,6 +14,14 @@
  * (not only the first per prefix) to the broker, so each late joiner triggers its own
  * replay.
  *
+ * Ordering: the XPUB runs in manual mode (ZMQ_XPUB_MANUAL), so libzmq does not attach a
+ * joiner to its topics by itself; the broker does it (`transport.apply`) in the same
+ * synchronous step in which it sends the replays. Every live update the broker forwards
+ * before that step does not reach the joiner, every one after it follows the replays:
+ * the joiner's first message of each cached topic is its cached value. (Without manual
+ * mode, libzmq may attach the joiner while the broker forwards a live update, before the
+ * broker has read the subscription, and that update would overtake the replay.)
+ *
  * @module
  */
 import { BadMessageError } from "@lib/codec/mod.ts";
@@ -34,6 +42,11 @@ export interface BrokerTransport {
   downstream(frames: Uint8Array[]): void;
   /** Sends one subscription frame to the XSUB (sources). */
   upstream(frame: Uint8Array): void;
+  /**
+   * Applies a (un)subscription to the XPUB peer that sent the one just received
+   * (XPUB manual mode: `xpub.subscribe(prefix)` / `xpub.unsubscribe(prefix)`).
+   */
+  apply(subscribe: boolean, prefix: Uint8Array): void;
 }
 
 /** Options of an {@linkcode LvcBroker}. */
@@ -75,7 +88,8 @@ function printable(bytes: Uint8Array): string {
  * ```ts
  * const broker = new LvcBroker({ cache: { maxEntries: 100_000, maxBytes: 0 },
  *   maxPayloadBytes: 65536, upstreamPrefixes: [new Uint8Array()], now: Date.now, log,
- *   transport: { downstream: (f) => void xpub.send(f), upstream: (f) => void xsub.send(f) } });
+ *   transport: { downstream: (f) => void xpub.send(f), upstream: (f) => void xsub.send(f),
+ *     apply: (on, p) => on ? xpub.subscribe(p) : xpub.unsubscribe(p) } });
  * broker.start();                      // subscribes upstream
  * broker.onUpstream(await xsub.receive());
  * broker.onDownstream(await xpub.receive());
@@ -84,8 +98,11 @@ function printable(bytes: Uint8Array): string {
 export class LvcBroker {
   readonly #cache: LastValueCache<UpdateHeader>;
   readonly #options: LvcBrokerOptions;
-  /** Prefixes currently forwarded upstream, for downstream subscribers (binary-string keys). */
-  readonly #forwarded = new Set<string>();
+  /**
+   * Prefixes currently forwarded upstream for downstream subscribers (binary-string keys),
+   * with the number of subscriptions holding each. Pruned when a count reaches 0.
+   */
+  readonly #forwarded = new Map<string, number>();
   readonly #own = new Set<string>();
   #received = 0;
   #forwardedCount = 0;
@@ -131,10 +148,11 @@ export class LvcBroker {
   }
 
   /**
-   * Handles one message from the XPUB: a subscription is forwarded upstream (once per
-   * prefix) and answered at once with every cached value under its prefix; an
-   * unsubscription (libzmq passes it when the last subscriber of the prefix left) is
-   * forwarded upstream. Anything else is a bad_message.
+   * Handles one message from the XPUB: a subscription is applied to its peer, forwarded
+   * upstream (once per prefix) and answered at once with every cached value under its
+   * prefix; an unsubscription (manual mode passes every one, and one per prefix of a
+   * subscriber that disconnects) is applied and, when the prefix's last subscription is
+   * gone, forwarded upstream. Anything else is a bad_message.
    */
   onDownstream(frames: Uint8Array[]): void {
     let sub;
@@ -148,23 +166,33 @@ export class LvcBroker {
     const { transport, log } = this.#options;
     if (!sub.subscribe) {
       this.#unsubscriptions++;
+      transport.apply(false, sub.prefix);
       log.info("unsubscribed", { prefix: printable(sub.prefix) });
-      if (this.#forwarded.delete(key) && !this.#own.has(key)) {
-        transport.upstream(subscriptionFrame(false, sub.prefix));
+      const count = this.#forwarded.get(key);
+      if (count === undefined) return; // never subscribed: nothing to undo
+      if (count > 1) {
+        this.#forwarded.set(key, count - 1);
+      } else {
+        this.#forwarded.delete(key);
+        if (!this.#own.has(key)) transport.upstream(subscriptionFrame(false, sub.prefix));
       }
       return;
     }
     this.#subscriptions++;
-    if (!this.#forwarded.has(key)) {
-      this.#forwarded.add(key);
-      // The broker's own subscription is already upstream: a duplicate would leave the
-      // XSUB's refcount at 2 and the unsubscribe would never reach the sources.
-      if (!this.#own.has(key)) transport.upstream(subscriptionFrame(true, sub.prefix));
+    // Attach the joiner now, then replay with no await in between (see the module doc).
+    transport.apply(true, sub.prefix);
+    const count = this.#forwarded.get(key) ?? 0;
+    this.#forwarded.set(key, count + 1);
+    // The broker's own subscription is already upstream: a duplicate would leave the
+    // XSUB's refcount at 2 and the unsubscribe would never reach the sources.
+    if (count === 0 && !this.#own.has(key)) {
+      transport.upstream(subscriptionFrame(true, sub.prefix));
     }
     const started = performance.now();
     const entries = this.#cache.matching(sub.prefix);
-    // Sent back to back with no await in between: the XPUB queue keeps them ahead of any
-    // update that arrives later, so a joiner sees the cached value before newer seqs.
+    // Sent back to back right after the joiner was attached, with no await in between: an
+    // XPUB send does not wait (it drops at the HWM), so they enter libzmq's pipe ahead of
+    // any update forwarded later, and the joiner sees them before newer seqs.
     for (const entry of entries) {
       transport.downstream([
         entry.topic,

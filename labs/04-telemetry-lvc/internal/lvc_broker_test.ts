@@ -16,6 +16,8 @@ function setup(cache = { maxEntries: 100, maxBytes: 0 }, upstreamPrefixes = [""]
   const log = createMemoryLogger();
   const down: Uint8Array[][] = [];
   const up: Uint8Array[] = [];
+  /** Everything the broker did, in order: "apply +a/", "down a/1", "up +a/". */
+  const ops: string[] = [];
   let now = 1000;
   const broker = new LvcBroker({
     cache,
@@ -23,9 +25,19 @@ function setup(cache = { maxEntries: 100, maxBytes: 0 }, upstreamPrefixes = [""]
     upstreamPrefixes: upstreamPrefixes.map((p) => te.encode(p)),
     now: () => now++,
     log,
-    transport: { downstream: (f) => down.push(f), upstream: (f) => up.push(f) },
+    transport: {
+      downstream: (f) => {
+        down.push(f);
+        ops.push(`down ${td.decode(f[0])}`);
+      },
+      upstream: (f) => {
+        up.push(f);
+        ops.push(`up ${f[0] === 1 ? "+" : "-"}${td.decode(f.subarray(1))}`);
+      },
+      apply: (on, p) => ops.push(`apply ${on ? "+" : "-"}${td.decode(p)}`),
+    },
   });
-  return { broker, log, down, up };
+  return { broker, log, down, up, ops };
 }
 
 function update(topic: string, seq: number, value = seq): Uint8Array[] {
@@ -73,18 +85,39 @@ Deno.test("a new subscription replays every matching cached value, marked replay
   assert.equal(log.events("subscribed")[0].fields.replayed, 2);
 });
 
+Deno.test("a joiner is attached, then replayed to, before anything else is forwarded", () => {
+  const { broker, ops } = setup();
+  broker.onUpstream(update("a/1", 1));
+  broker.onUpstream(update("a/2", 1));
+  ops.length = 0;
+  broker.onDownstream(sub("a/"));
+  broker.onUpstream(update("a/1", 2));
+  assert.deepEqual(ops.slice(0, 2), ["apply +a/", "up +a/"]);
+  assert.deepEqual(ops.slice(2, 4).sort(), ["down a/1", "down a/2"], "the replays");
+  assert.deepEqual(ops.slice(4), ["down a/1"], "then the live update");
+  broker.onDownstream(unsub("a/"));
+  assert.deepEqual(ops.slice(5), ["apply -a/", "up -a/"]);
+});
+
 Deno.test("a second subscription to the same prefix replays again but is forwarded once", () => {
-  const { broker, down, up } = setup();
+  const { broker, down, up, ops } = setup();
   broker.onUpstream(update("a/1", 1));
   down.length = 0;
   broker.onDownstream(sub("a/"));
   broker.onDownstream(sub("a/"));
   assert.deepEqual(topics(down), ["a/1", "a/1"]);
   assert.equal(up.length, 1);
-  // libzmq passes the unsubscribe when the last subscriber left: forwarded once.
+  assert.equal(ops.filter((o) => o === "apply +a/").length, 2, "each joiner is attached");
+  // Manual mode passes every unsubscribe: forwarded when the last one is gone.
+  broker.onDownstream(unsub("a/"));
+  assert.equal(up.length, 1);
   broker.onDownstream(unsub("a/"));
   assert.deepEqual(up[1], new Uint8Array([0, ...te.encode("a/")]));
-  assert.equal(broker.stats().unsubscriptions, 1);
+  // An unsubscribe of nothing (a raw XSUB may send one) changes nothing upstream.
+  broker.onDownstream(unsub("a/"));
+  broker.onDownstream(unsub("zz"));
+  assert.equal(up.length, 2);
+  assert.equal(broker.stats().unsubscriptions, 4);
 });
 
 Deno.test("subscribing to everything replays the whole cache; own prefix is not re-sent", () => {
