@@ -249,6 +249,75 @@ Deno.test("a storage_writer killed with -9 and restarted on the same dir stores 
   assert.ok(ids.every((id) => id.startsWith(`${run}-`)));
 });
 
+Deno.test("a collector killed with -9 resumes from its checkpoint: every input line stored exactly once", async () => {
+  await using dir = await tempDir();
+  const gen = new LogGenerator({ random: seededRandom(11), malformedRatio: 0.03 });
+  const total = 12_000;
+  const input = `${dir.path}/in`;
+  Deno.mkdirSync(input);
+  // Two files: batches span the file boundary, so replays need multi-file byte ranges.
+  const lines = Array.from({ length: total }, () => gen.next());
+  Deno.writeTextFileSync(`${input}/a.log`, lines.slice(0, 7_000).join("\n") + "\n");
+  Deno.writeTextFileSync(`${input}/b.log`, lines.slice(7_000).join("\n") + "\n");
+  const checkpoint = `${dir.path}/collector.checkpoint.json`;
+  const out = `${dir.path}/out`;
+  // A slow sink keeps a full window of unacknowledged batches at the moment of the kill.
+  const { sink, data, acks } = await startSink(out, ["--write-delay", "15"]);
+  await using _s = sink;
+  const args = [
+    "--bind", // the restarted collector binds the same endpoint: the parser reconnects
+    `ipc://${dir.path}/batches.sock`,
+    "--input",
+    input,
+    "--checkpoint",
+    checkpoint,
+    "--batch-size",
+    "150",
+    "--window",
+    "8",
+    "--ack-timeout",
+    "1000",
+  ];
+  const first = await startCollector(acks, args);
+  await using _c1 = first.collector;
+  await using parser = await startParser(first.endpoint, data);
+  await first.collector.event("stats", (e: Ev) => Number(e.acked_lines) >= 3_000, {
+    timeout: 30_000,
+  });
+  // Freeze the parser so the window fills with batches stuck in its pipes, wait until the
+  // sink has stored everything else (no ack in a stats interval), then kill both: only
+  // the checkpoint's replay of the pending batches can bring those lines back.
+  const stoppedAt = new Date().toISOString();
+  Deno.kill(parser.pid, "SIGSTOP");
+  let lastAcked = -1;
+  await first.collector.event("stats", (e: Ev) => {
+    if (String(e.ts) <= stoppedAt) return false;
+    const stuck = Number(e.in_flight) === 8 && Number(e.acked_batches) === lastAcked;
+    lastAcked = Number(e.acked_batches);
+    return stuck;
+  }, { timeout: 20_000 });
+  await first.collector.kill();
+  await parser.kill();
+  const atKill = JSON.parse(Deno.readTextFileSync(checkpoint));
+  assert.ok(atKill.pending.length > 0, "batches were in flight when the collector died");
+  assert.ok(atKill.next_seq * 150 < total, "the collector died before reading everything");
+
+  const second = await startCollector(acks, args);
+  await using _c2 = second.collector;
+  await using parser2 = await startParser(second.endpoint, data);
+  assert.equal(second.run, first.run, "a resumed run keeps its id (the dedup key)");
+  const loaded = await second.collector.event("checkpoint_loaded");
+  assert.equal(loaded.pending, atKill.pending.length);
+  await second.collector.event("drained", undefined, { timeout: 60_000 });
+  assert.equal((await second.collector.wait()).code, 0);
+  await parser2.stop();
+  const counts = await stopSink(sink);
+  assertExactlyOnce(out, first.run, total, counts);
+  assert.ok(second.collector.eventCount("replayed") > 0, "pending batches were re-sent");
+  const done = JSON.parse(Deno.readTextFileSync(checkpoint));
+  assert.deepEqual(done.pending, [], "nothing left unacknowledged");
+});
+
 Deno.test("dedup survives a kill -9 of the sink: a batch re-sent after the restart is acked, not stored", async () => {
   const { Dealer, Push } = await import("@lib/zmq/mod.ts");
   const { decodeAck, encodeParsed } = await import("./internal/protocol.ts");
@@ -561,12 +630,18 @@ Deno.test("a parser whose sink is unreachable still exits 0 on SIGTERM, giving i
 });
 
 Deno.test("bad options exit 2 with one line; --help exits 0", async () => {
+  await using dir = await tempDir();
+  const damaged = `${dir.path}/damaged.json`;
+  Deno.writeTextFileSync(damaged, "{not json");
   for (
     const [role, args, env] of [
       ["log_parser", ["--collector", "tcp://127.0.0.1:1"], {}],
       ["log_parser", [], { LOG_PARSER_SECRET: "short" }],
       ["log_collector", ["--generate", "x"], {}],
       ["log_collector", [], {}],
+      // The checkpoint by env; stdin cannot be resumed.
+      ["log_collector", ["--input", "-"], { LOG_COLLECTOR_CHECKPOINT: `${dir.path}/cp.json` }],
+      ["log_collector", ["--input", dir.path, "--checkpoint", damaged], {}],
       ["storage_writer", ["--bind", "udp://x"], {}],
     ] as const
   ) {

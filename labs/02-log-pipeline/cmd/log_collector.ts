@@ -10,11 +10,12 @@
  */
 import { ConfigError, endpoint, float, int, list, runRole } from "@lib/role/mod.ts";
 import { Dealer, Push } from "@lib/zmq/mod.ts";
+import { Checkpoint, CheckpointError } from "../internal/checkpoint.ts";
 import { Collector } from "../internal/collector.ts";
 import { delay } from "../internal/delay.ts";
 import { generateLines } from "../internal/generator.ts";
 import { seededRandom } from "@lib/random/mod.ts";
-import { readLines } from "../internal/line_source.ts";
+import { type InputLine, readLines, readRange } from "../internal/line_source.ts";
 import {
   decodeAck,
   DEFAULT_ACK_TIMEOUT_MS,
@@ -32,6 +33,7 @@ interface Options {
   bind: string;
   acks: string;
   input?: string[];
+  checkpoint?: string;
   follow: boolean;
   generate?: number;
   seed?: number;
@@ -65,6 +67,10 @@ await runRole<Options>({
         "tcp://127.0.0.1:5523",
       )
       .option("--input <paths>", "comma-separated files, directories or - (stdin)", list)
+      .option(
+        "--checkpoint <file>",
+        "input checkpoint: resume from it after a crash (file inputs only, not stdin)",
+      )
       .option("--follow", "keep tailing files and directories for new lines", false)
       .option(
         "--generate <n>",
@@ -128,7 +134,21 @@ await runRole<Options>({
     if (options.follow && options.generate !== undefined) {
       throw new ConfigError("expected --follow only with --input, got it with --generate");
     }
-    const run = newRunId();
+    if (options.checkpoint !== undefined && (options.input ?? ["-"]).includes("-")) {
+      throw new ConfigError("expected --checkpoint only with file or directory --input");
+    }
+    let checkpoint: Checkpoint | undefined;
+    if (options.checkpoint !== undefined) {
+      try {
+        checkpoint = Checkpoint.load(options.checkpoint) ??
+          Checkpoint.create(options.checkpoint, newRunId());
+      } catch (error) {
+        if (error instanceof CheckpointError) throw new ConfigError(error.message);
+        throw error;
+      }
+    }
+    // A resumed run keeps its id, so re-sent batches keep their ids (the sink's dedup keys).
+    const run = checkpoint?.run ?? newRunId();
     const push = new Push({ sendHighWaterMark: PIPE_HWM, linger: 0 });
     const acks = new Dealer({ routingId: run, linger: 0, maxMessageSize: 64 * 1024 });
     ctx.defer(() => {
@@ -144,6 +164,8 @@ await runRole<Options>({
       batchSize: options.batchSize,
       window: options.window,
       ackTimeout: options.ackTimeout,
+      firstSeq: checkpoint?.nextSeq,
+      checkpoint,
       // After a failed drain the socket is closed: the batch stays unacknowledged and is
       // reported in drain_timeout.
       send: (batch) =>
@@ -205,6 +227,29 @@ await runRole<Options>({
       }
     })();
 
+    if (checkpoint) {
+      ctx.log.info("checkpoint_loaded", {
+        path: checkpoint.path,
+        next_seq: checkpoint.nextSeq,
+        files: checkpoint.files.size,
+        pending: checkpoint.restored.length,
+      });
+    }
+    // Batches that were sent but not acknowledged when the last run died: the same lines
+    // (re-read from their byte ranges) under the same ids.
+    for (const { seq, segments } of checkpoint?.restored ?? []) {
+      if (ctx.signal.aborted) break;
+      const lines: InputLine[] = [];
+      for (const segment of segments) {
+        const got = await readRange(segment, options.maxLineBytes);
+        if (got) lines.push(...got);
+        else ctx.log.error("replay_lost", { seq, ...segment, reason: "file gone or changed" });
+      }
+      if (lines.length === 0) continue;
+      if (await collector.replay(seq, lines, segments, ctx.signal)) {
+        ctx.log.info("replayed", { seq, lines: lines.length });
+      }
+    }
     const source = options.generate !== undefined
       ? generateLines({
         count: options.generate,
@@ -220,6 +265,7 @@ await runRole<Options>({
         pollInterval: options.pollInterval,
         signal: ctx.signal,
         sleep: ctx.sleep,
+        resume: checkpoint?.files,
       });
     for await (const line of source) {
       await collector.push(line, ctx.signal);

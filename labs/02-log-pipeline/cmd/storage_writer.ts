@@ -73,6 +73,8 @@ await runRole<Options>({
       ),
   async run(options, ctx) {
     const sink = new Sink({ dir: options.outDir, rotateBytes: options.rotateBytes });
+    const rolledBack = sink.counts().rolled_back_bytes;
+    if (rolledBack > 0) ctx.log.warn("uncommitted_rolled_back", { bytes: rolledBack });
     const pull = new Pull({ receiveHighWaterMark: PIPE_HWM, maxMessageSize: MAX_MESSAGE_BYTES });
     const acks = new Router({ routerMandatory: true, linger: 1000, maxMessageSize: 64 * 1024 });
     ctx.defer(() => {

@@ -6,6 +6,7 @@
  * @module
  */
 import { AckWindow } from "./ack_window.ts";
+import type { Segment } from "./checkpoint.ts";
 import type { InputLine } from "./line_source.ts";
 import type { Batch } from "./protocol.ts";
 
@@ -22,6 +23,16 @@ export interface CollectorOptions {
   /** Sends one batch (resolves when handed to the transport). */
   send: (batch: Batch) => Promise<void>;
   now?: () => number;
+  /** Seq of the first new batch (a resumed run continues its numbering). Default 0. */
+  firstSeq?: number;
+  /**
+   * Input checkpoint: told about every batch (with its lines' byte ranges) before it is
+   * sent, and about every ack.
+   */
+  checkpoint?: {
+    sent(seq: number, segments: Segment[]): void;
+    acked(seq: number): void;
+  };
 }
 
 /** Counters the collector logs. */
@@ -53,7 +64,8 @@ export class Collector {
   #options: CollectorOptions;
   #lines: string[] = [];
   #oversize: [number, number][] = [];
-  #seq = 0;
+  #segments: Segment[] = [];
+  #seq: number;
   #now: () => number;
   /** When the oldest buffered line arrived. */
   #firstAt = 0;
@@ -62,6 +74,7 @@ export class Collector {
   constructor(options: CollectorOptions) {
     this.#options = options;
     this.run = options.run;
+    this.#seq = options.firstSeq ?? 0;
     this.#now = options.now ?? (() => performance.now());
     this.window = new AckWindow<Batch>({
       capacity: options.window,
@@ -76,6 +89,15 @@ export class Collector {
     if (input.oversize !== undefined) this.#oversize.push([this.#lines.length, input.oversize]);
     this.#lines.push(input.line);
     this.#stats.lines++;
+    const at = input.at;
+    if (at) {
+      const last = this.#segments.at(-1);
+      if (last && last.path === at.path && last.ino === at.ino && last.end === at.start) {
+        last.end = at.end;
+      } else {
+        this.#segments.push({ ...at });
+      }
+    }
     if (this.#lines.length >= this.#options.batchSize) await this.flush(signal);
   }
 
@@ -95,11 +117,41 @@ export class Collector {
     if (this.window.full || this.#lines.length === 0) return;
     const batch: Batch = { run: this.run, seq: this.#seq++, lines: this.#lines };
     if (this.#oversize.length) batch.oversize = this.#oversize;
+    const segments = this.#segments;
     this.#lines = [];
     this.#oversize = [];
+    this.#segments = [];
     this.window.add(batch.seq, batch, batch.lines.length);
     this.#stats.batches++;
+    this.#options.checkpoint?.sent(batch.seq, segments);
     await this.#options.send(batch);
+  }
+
+  /**
+   * Sends batch `seq` again after a restart, with the lines re-read from its checkpointed
+   * byte ranges (so it has the same id and the same lines as before). Waits for window
+   * room; returns false when `signal` aborted first.
+   */
+  async replay(
+    seq: number,
+    inputs: InputLine[],
+    segments: Segment[],
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    await this.window.waitForSpace(signal);
+    if (this.window.full) return false;
+    const batch: Batch = { run: this.run, seq, lines: inputs.map((i) => i.line) };
+    const oversize = inputs.flatMap((i, n) =>
+      i.oversize === undefined ? [] : [[n, i.oversize] as [number, number]]
+    );
+    if (oversize.length) batch.oversize = oversize;
+    this.#seq = Math.max(this.#seq, seq + 1);
+    this.window.add(seq, batch, inputs.length);
+    this.#stats.batches++;
+    this.#stats.lines += inputs.length;
+    this.#options.checkpoint?.sent(seq, segments);
+    await this.#options.send(batch);
+    return true;
   }
 
   /**
@@ -119,6 +171,7 @@ export class Collector {
     }
     this.#stats.acked_batches++;
     this.#stats.acked_lines += entry.lines;
+    this.#options.checkpoint?.acked(ack.seq);
     return true;
   }
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FilePosition } from "./rotating_writer.ts";
 
 /** Per-run state in a snapshot. */
 export interface RunState {
@@ -104,54 +105,91 @@ export class DedupIndex {
 const SNAPSHOT = "dedup.snapshot.json";
 const JOURNAL = "dedup.journal";
 
+/** Where each file series ended at the last commit (by series prefix). */
+export type Committed = Record<string, FilePosition>;
+
+interface Snapshot {
+  runs: RunState[];
+  committed: Committed;
+}
+
+const POSITION = /^([a-z-]+)=(\d+):(\d+)$/;
+
 /**
  * Persists a {@linkcode DedupIndex} in a directory: a snapshot (written atomically with
- * fsync) plus a journal of batch ids appended after each batch is written. Loading
- * replays the journal over the snapshot, so the sink's dedup survives its own restart.
+ * fsync) plus a journal with one commit line per stored batch:
+ * `<run> <seq> records=<file index>:<size> dead-letter=<file index>:<size>`. The line is
+ * written after the batch's data, so it is the batch's commit point: on open, the last
+ * complete line (a line without its newline is ignored) says where committed data ends,
+ * and the sink cuts anything after it ({@linkcode rollBack}). A batch is therefore either
+ * stored and known to dedup, or not stored at all: a re-send after a crash is stored once.
  *
  * @example
  * ```ts
  * const store = DedupStore.open("/var/lib/sink");
- * store.record("run-a", 0);   // after the batch's records are written
+ * store.committed;            // positions to roll the files back to
+ * store.record("run-a", 0, { records: { index: 1, size: 900 } }); // after the data
  * store.compact();            // on rotation: snapshot + empty journal
  * ```
  */
 export class DedupStore {
   readonly index: DedupIndex;
+  /** Positions at the last commit (empty on a new directory: nothing committed). */
+  committed: Committed;
+  /** True when the directory had no dedup state at all (no snapshot, no journal). */
+  readonly fresh: boolean;
   #dir: string;
   #journal: Deno.FsFile;
   #encoder = new TextEncoder();
 
-  private constructor(dir: string, index: DedupIndex) {
+  private constructor(dir: string, index: DedupIndex, committed: Committed, fresh: boolean) {
     this.#dir = dir;
+    this.fresh = fresh;
     this.index = index;
+    this.committed = committed;
     this.#journal = Deno.openSync(`${dir}/${JOURNAL}`, { append: true, create: true });
   }
 
   /** Loads (or starts) the store in `dir`. */
   static open(dir: string, options: DedupOptions = {}): DedupStore {
-    let states: RunState[] = [];
+    let snapshot: Snapshot = { runs: [], committed: {} };
+    let found = 0;
     try {
-      states = JSON.parse(Deno.readTextFileSync(`${dir}/${SNAPSHOT}`));
+      const raw = JSON.parse(Deno.readTextFileSync(`${dir}/${SNAPSHOT}`));
+      snapshot = Array.isArray(raw) ? { runs: raw, committed: {} } : raw;
+      found++;
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-    const index = DedupIndex.restore(states, options);
+    const index = DedupIndex.restore(snapshot.runs, options);
+    let committed = snapshot.committed;
     try {
-      for (const line of Deno.readTextFileSync(`${dir}/${JOURNAL}`).split("\n")) {
-        const [run, seq] = line.split(" ");
-        if (run && /^\d+$/.test(seq ?? "")) index.add(run, Number(seq));
+      const lines = Deno.readTextFileSync(`${dir}/${JOURNAL}`).split("\n");
+      found++;
+      lines.pop(); // "" after the last newline, or a line cut short by a crash
+      for (const line of lines) {
+        const [run, seq, ...positions] = line.split(" ");
+        if (!run || !/^\d+$/.test(seq ?? "")) continue;
+        const at: Committed = {};
+        for (const p of positions) {
+          const m = POSITION.exec(p);
+          if (m) at[m[1]] = { index: Number(m[2]), size: Number(m[3]) };
+        }
+        index.add(run, Number(seq));
+        committed = { ...committed, ...at };
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-    return new DedupStore(dir, index);
+    return new DedupStore(dir, index, committed, found === 0);
   }
 
-  /** Marks a batch stored (index + journal). */
-  record(run: string, seq: number): void {
+  /** Commits a batch whose data is written: index + journal line with the file positions. */
+  record(run: string, seq: number, positions: Committed = {}): void {
     this.index.add(run, seq);
-    const bytes = this.#encoder.encode(`${run} ${seq}\n`);
+    this.committed = { ...this.committed, ...positions };
+    const at = Object.entries(positions).map(([k, p]) => ` ${k}=${p.index}:${p.size}`).join("");
+    const bytes = this.#encoder.encode(`${run} ${seq}${at}\n`);
     let off = 0;
     while (off < bytes.length) off += this.#journal.writeSync(bytes.subarray(off));
   }
@@ -161,7 +199,8 @@ export class DedupStore {
     const tmp = `${this.#dir}/${SNAPSHOT}.tmp`;
     const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
     try {
-      const bytes = this.#encoder.encode(JSON.stringify(this.index.snapshot()));
+      const snapshot: Snapshot = { runs: this.index.snapshot(), committed: this.committed };
+      const bytes = this.#encoder.encode(JSON.stringify(snapshot));
       let off = 0;
       while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
       f.syncSync();

@@ -12,6 +12,22 @@ export interface InputLine {
   line: string;
   /** Set when the line was cut: its full size in bytes. */
   oversize?: number;
+  /** Where the line is in its file (file inputs only): bytes [start, end), newline included. */
+  at?: LinePosition;
+}
+
+/** A line's place in a file: path, inode and byte range (the newline included). */
+export interface LinePosition {
+  path: string;
+  ino: number | null;
+  start: number;
+  end: number;
+}
+
+/** Where to resume reading a file (a checkpoint). */
+export interface ResumePosition {
+  ino: number | null;
+  offset: number;
 }
 
 /**
@@ -27,16 +43,23 @@ export interface InputLine {
  */
 export class LineSplitter {
   #max: number;
+  #base: number | undefined;
+  #fed = 0;
   #parts: Uint8Array[] = [];
   #held = 0;
   #total = 0;
   #decoder = new TextDecoder();
 
-  constructor(maxLineBytes: number) {
+  /**
+   * With `base` (the file offset of the first byte fed), every line also carries `end`:
+   * the file offset just after it (after its newline).
+   */
+  constructor(maxLineBytes: number, base?: number) {
     this.#max = maxLineBytes;
+    this.#base = base;
   }
 
-  #emit(out: InputLine[]): void {
+  #emit(out: (InputLine & { end?: number })[], after: number): void {
     const buf = new Uint8Array(this.#held);
     let off = 0;
     for (const p of this.#parts) {
@@ -46,7 +69,11 @@ export class LineSplitter {
     let end = buf.length;
     if (this.#total === this.#held && end > 0 && buf[end - 1] === 13) end--;
     const line = this.#decoder.decode(buf.subarray(0, end));
-    out.push(this.#total > this.#max ? { line, oversize: this.#total } : { line });
+    const l: InputLine & { end?: number } = this.#total > this.#max
+      ? { line, oversize: this.#total }
+      : { line };
+    if (this.#base !== undefined) l.end = this.#base + after;
+    out.push(l);
     this.#parts = [];
     this.#held = 0;
     this.#total = 0;
@@ -63,17 +90,18 @@ export class LineSplitter {
   }
 
   /** Feeds a chunk; returns the lines it completed. */
-  push(chunk: Uint8Array): InputLine[] {
-    const out: InputLine[] = [];
+  push(chunk: Uint8Array): (InputLine & { end?: number })[] {
+    const out: (InputLine & { end?: number })[] = [];
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
       this.#keep(chunk.subarray(start, nl));
-      this.#emit(out);
+      this.#emit(out, this.#fed + nl + 1);
       start = nl + 1;
     }
     if (start < chunk.length) this.#keep(chunk.subarray(start));
+    this.#fed += chunk.length;
     return out;
   }
 
@@ -83,9 +111,9 @@ export class LineSplitter {
   }
 
   /** Flushes an unterminated last line. */
-  end(): InputLine[] {
-    const out: InputLine[] = [];
-    if (this.#total > 0) this.#emit(out);
+  end(): (InputLine & { end?: number })[] {
+    const out: (InputLine & { end?: number })[] = [];
+    if (this.#total > 0) this.#emit(out, this.#fed);
     return out;
   }
 }
@@ -100,6 +128,11 @@ export interface SourceOptions {
   pollInterval: number;
   signal: AbortSignal;
   sleep: (ms: number) => Promise<void>;
+  /**
+   * Per file path, where to start (a checkpoint): used when the file still has that inode
+   * and is at least that long, else the file is read from the start.
+   */
+  resume?: Map<string, ResumePosition>;
 }
 
 interface Tail {
@@ -108,6 +141,8 @@ interface Tail {
   ino: number | null;
   max: number;
   splitter: LineSplitter;
+  /** Start offset of the next line. */
+  lineStart: number;
 }
 
 async function* readStream(
@@ -143,6 +178,49 @@ async function filesOf(path: string): Promise<string[]> {
   return names.sort();
 }
 
+/**
+ * Reads the lines in bytes [start, end) of a file again (a batch replayed from a
+ * checkpoint). Returns null when the file is gone, was replaced (other inode) or is
+ * shorter than `end`.
+ *
+ * @example
+ * ```ts
+ * await readRange({ path: "/var/log/app.log", ino: 42, start: 0, end: 120 }, 16384);
+ * ```
+ */
+export async function readRange(
+  at: LinePosition,
+  maxLineBytes: number,
+): Promise<InputLine[] | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(at.path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  try {
+    const info = await file.stat();
+    if ((at.ino !== null && info.ino !== at.ino) || info.size < at.end) return null;
+    await file.seek(at.start, Deno.SeekMode.Start);
+    const buf = new Uint8Array(at.end - at.start);
+    let off = 0;
+    while (off < buf.length) {
+      const n = await file.read(buf.subarray(off));
+      if (n === null || n === 0) return null;
+      off += n;
+    }
+    const splitter = new LineSplitter(maxLineBytes, at.start);
+    const lines = [...splitter.push(buf), ...splitter.end()];
+    return lines.map(({ end, ...l }, i) => ({
+      ...l,
+      at: { path: at.path, ino: at.ino, start: i === 0 ? at.start : lines[i - 1].end!, end: end! },
+    }));
+  } finally {
+    file.close();
+  }
+}
+
 /** Reads new bytes of a tailed file, up to 1 MiB at a time. */
 async function* readTail(tail: Tail, final: boolean): AsyncGenerator<InputLine> {
   let file: Deno.FsFile;
@@ -156,18 +234,25 @@ async function* readTail(tail: Tail, final: boolean): AsyncGenerator<InputLine> 
     const info = await file.stat();
     if ((tail.ino !== null && info.ino !== tail.ino) || info.size < tail.offset) {
       tail.offset = 0; // rotated or truncated: start over
-      tail.splitter = new LineSplitter(tail.max);
+      tail.lineStart = 0;
+      tail.splitter = new LineSplitter(tail.max, 0);
     }
     tail.ino = info.ino;
     await file.seek(tail.offset, Deno.SeekMode.Start);
     const buf = new Uint8Array(1 << 20);
+    const place = (lines: (InputLine & { end?: number })[]): InputLine[] =>
+      lines.map(({ end, ...l }) => {
+        l.at = { path: tail.path, ino: tail.ino, start: tail.lineStart, end: end! };
+        tail.lineStart = end!;
+        return l;
+      });
     for (;;) {
       const n = await file.read(buf);
       if (n === null || n === 0) break;
       tail.offset += n;
-      yield* tail.splitter.push(buf.subarray(0, n));
+      yield* place(tail.splitter.push(buf.subarray(0, n)));
     }
-    if (final) yield* tail.splitter.end();
+    if (final) yield* place(tail.splitter.end());
   } finally {
     file.close();
   }
@@ -191,7 +276,18 @@ export async function* readLines(options: SourceOptions): AsyncGenerator<InputLi
       for (const path of await filesOf(input)) {
         if (!tails.has(path)) {
           const max = options.maxLineBytes;
-          tails.set(path, { path, offset: 0, ino: null, max, splitter: new LineSplitter(max) });
+          // A checkpointed file resumes at its offset; readTail starts it over when the
+          // inode changed or the file shrank.
+          const at = options.resume?.get(path);
+          const offset = at?.offset ?? 0;
+          tails.set(path, {
+            path,
+            offset,
+            ino: at?.ino ?? null,
+            max,
+            splitter: new LineSplitter(max, offset),
+            lineStart: offset,
+          });
         }
       }
     }

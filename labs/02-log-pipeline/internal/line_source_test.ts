@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LineSplitter, readLines } from "./line_source.ts";
+import { LineSplitter, readLines, readRange } from "./line_source.ts";
 
 const enc = new TextEncoder();
 
@@ -58,6 +58,54 @@ Deno.test("readLines reads files and directories in order, follow picks up appen
     assert.equal(await next(), "new");
     ac.abort();
     assert.equal((await it.next()).done, true);
+  } finally {
+    ac.abort();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("file lines carry their byte ranges; readRange reads a range back identically", async () => {
+  const dir = Deno.makeTempDirSync();
+  const ac = new AbortController();
+  try {
+    const path = `${dir}/a.log`;
+    // CRLF, a multi-byte character, an oversize line and an unterminated last line.
+    Deno.writeTextFileSync(path, "ab\r\nçé\n0123456789ABCDEF\nlast");
+    const ino = Deno.statSync(path).ino;
+    const read = async (resume?: Map<string, { ino: number | null; offset: number }>) => {
+      const out = [];
+      for await (
+        const l of readLines({
+          inputs: [path],
+          follow: false,
+          maxLineBytes: 8,
+          pollInterval: 10,
+          signal: ac.signal,
+          sleep: () => Promise.resolve(),
+          resume,
+        })
+      ) out.push(l);
+      return out;
+    };
+    const lines = await read();
+    assert.deepEqual(lines.map((l) => [l.line, l.at?.start, l.at?.end]), [
+      ["ab", 0, 4],
+      ["çé", 4, 9],
+      ["01234567", 9, 26],
+      ["last", 26, 30],
+    ]);
+    assert.equal(lines[2].oversize, 16);
+    assert.equal(lines[0].at?.ino, ino);
+    const again = await readRange({ path, ino, start: 4, end: 30 }, 8);
+    assert.deepEqual(again, lines.slice(1), "same lines, flags and positions");
+    assert.equal(await readRange({ path, ino: ino! + 1, start: 0, end: 4 }, 8), null, "replaced");
+    assert.equal(await readRange({ path, ino, start: 0, end: 99 }, 8), null, "shorter");
+    // Resume from a checkpointed offset: only the lines after it.
+    const resumed = await read(new Map([[path, { ino, offset: 9 }]]));
+    assert.deepEqual(resumed.map((l) => l.line), ["01234567", "last"]);
+    // Another inode at that path (rotated): read from the start.
+    const rotated = await read(new Map([[path, { ino: ino! + 1, offset: 9 }]]));
+    assert.equal(rotated.length, 4);
   } finally {
     ac.abort();
     Deno.removeSync(dir, { recursive: true });

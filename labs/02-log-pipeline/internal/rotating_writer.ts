@@ -6,6 +6,54 @@
  * @module
  */
 
+/** A position in a series of rotated files: file index (1-based; 0 = no file) and size. */
+export interface FilePosition {
+  index: number;
+  size: number;
+}
+
+/**
+ * Path of file `index` of a series.
+ *
+ * @example
+ * ```ts
+ * fileName("/tmp/out", "records", 3); // "/tmp/out/records-000003.ndjson"
+ * ```
+ */
+export function fileName(dir: string, prefix: string, index: number): string {
+  return `${dir}/${prefix}-${String(index).padStart(6, "0")}.ndjson`;
+}
+
+/**
+ * Cuts a series back to `pos`: files after `pos.index` are removed and file `pos.index`
+ * is truncated to `pos.size`. Returns the bytes removed. Used by the sink on start to
+ * discard a batch that was written but never committed (the process died in between).
+ *
+ * @example
+ * ```ts
+ * rollBack("/tmp/out", "records", { index: 2, size: 4096 }); // 0 when nothing was cut
+ * ```
+ */
+export function rollBack(dir: string, prefix: string, pos: FilePosition): number {
+  const re = new RegExp(`^${prefix}-(\\d{6})\\.ndjson$`);
+  let removed = 0;
+  for (const entry of Deno.readDirSync(dir)) {
+    const m = re.exec(entry.name);
+    if (!m) continue;
+    const index = Number(m[1]);
+    const path = `${dir}/${entry.name}`;
+    const size = Deno.statSync(path).size;
+    if (index > pos.index) {
+      Deno.removeSync(path);
+      removed += size;
+    } else if (index === pos.index && size > pos.size) {
+      Deno.truncateSync(path, pos.size);
+      removed += size - pos.size;
+    }
+  }
+  return removed;
+}
+
 /** Options for {@linkcode RotatingWriter}. */
 export interface RotatingWriterOptions {
   dir: string;
@@ -45,6 +93,18 @@ export class RotatingWriter {
       const m = re.exec(entry.name);
       if (m) this.#index = Math.max(this.#index, Number(m[1]));
     }
+    // Position = end of the newest existing file (the next write opens a new one).
+    if (this.#index > 0) {
+      this.#size = Deno.statSync(fileName(options.dir, options.prefix, this.#index)).size;
+    }
+  }
+
+  /**
+   * Where the data written so far ends: the newest file's index (0 = none) and size.
+   * The sink commits it with each batch, so a restart can cut off an uncommitted tail.
+   */
+  get position(): FilePosition {
+    return { index: this.#index, size: this.#size };
   }
 
   /** Path of the file being written ("" before the first write). */
@@ -54,9 +114,7 @@ export class RotatingWriter {
 
   #open(): void {
     this.#index++;
-    this.#path = `${this.#options.dir}/${this.#options.prefix}-${
-      String(this.#index).padStart(6, "0")
-    }.ndjson`;
+    this.#path = fileName(this.#options.dir, this.#options.prefix, this.#index);
     this.#file = Deno.openSync(this.#path, { append: true, create: true });
     this.#size = 0;
   }

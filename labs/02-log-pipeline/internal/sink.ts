@@ -6,7 +6,10 @@
  */
 import { DedupStore } from "./dedup.ts";
 import type { Ack, Parsed } from "./protocol.ts";
-import { RotatingWriter } from "./rotating_writer.ts";
+import { rollBack, RotatingWriter } from "./rotating_writer.ts";
+
+const RECORDS = "records";
+const DEAD = "dead-letter";
 
 /** Options for {@linkcode Sink}. */
 export interface SinkOptions {
@@ -33,6 +36,8 @@ export interface SinkCounts {
   /** Re-sent batches seen again (acknowledged, not stored). */
   duplicates: number;
   rotations: number;
+  /** Bytes of uncommitted data (a batch written before a crash, never acked) cut on start. */
+  rolled_back_bytes: number;
 }
 
 /**
@@ -56,25 +61,34 @@ export class Sink {
     batches: 0,
     duplicates: 0,
     rotations: 0,
+    rolled_back_bytes: 0,
   };
 
   constructor(options: SinkOptions) {
     this.#now = options.now ?? (() => new Date());
     Deno.mkdirSync(options.dir, { recursive: true });
     this.#dedup = DedupStore.open(options.dir);
+    // A batch is committed by its journal line, written after its data. Data after the
+    // last commit belongs to a batch the sink never acknowledged: cut it, the re-send
+    // stores it again (once).
+    // (A directory without any dedup state is left as it is.)
+    for (const prefix of this.#dedup.fresh ? [] : [RECORDS, DEAD]) {
+      const at = this.#dedup.committed[prefix] ?? { index: 0, size: 0 };
+      this.#counts.rolled_back_bytes += rollBack(options.dir, prefix, at);
+    }
     const onRotate = () => {
       this.#counts.rotations++;
       this.#dedup.compact();
     };
     this.#records = new RotatingWriter({
       dir: options.dir,
-      prefix: "records",
+      prefix: RECORDS,
       maxBytes: options.rotateBytes,
       onRotate,
     });
     this.#dead = new RotatingWriter({
       dir: options.dir,
-      prefix: "dead-letter",
+      prefix: DEAD,
       maxBytes: options.rotateBytes,
       onRotate,
     });
@@ -101,7 +115,10 @@ export class Sink {
         ).join(""),
       );
     }
-    this.#dedup.record(p.run, p.seq);
+    this.#dedup.record(p.run, p.seq, {
+      [RECORDS]: this.#records.position,
+      [DEAD]: this.#dead.position,
+    });
     const c = this.#counts;
     c.received += p.lines;
     c.parsed += p.count;

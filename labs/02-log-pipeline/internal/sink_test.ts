@@ -70,3 +70,33 @@ Deno.test("sink stores each batch once, acks duplicates again, counts add up", (
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a crash between writing a batch and committing it: the re-send is stored once", () => {
+  for (const cut of ["whole commit line", "its newline"]) {
+    const dir = Deno.makeTempDirSync();
+    try {
+      // 1 KiB files: batch 1 (~2.6 KiB of records) rotates, so the rollback must also
+      // remove a file that holds nothing but uncommitted data.
+      const a = new Sink({ dir, rotateBytes: 1024 });
+      a.store(parsed(0, 3, 1));
+      const journal = `${dir}/dedup.journal`;
+      const committedLength = Deno.statSync(journal).size;
+      a.store(parsed(1, 30, 2)); // data written ...
+      // ... and the process dies before the commit line (or before its last byte).
+      const full = Deno.statSync(journal).size;
+      Deno.truncateSync(journal, cut === "whole commit line" ? committedLength : full - 1);
+      assert.equal(readAll(dir, "records-").length, 33, "the uncommitted data is on disk");
+      const b = new Sink({ dir, rotateBytes: 1024 });
+      assert.ok(b.counts().rolled_back_bytes > 0, cut);
+      assert.equal(b.store(parsed(0, 3, 1)).duplicate, true, "committed batch still known");
+      assert.equal(b.store(parsed(1, 30, 2)).duplicate, false, "uncommitted batch stored again");
+      b.close();
+      const ids = readAll(dir, "records-").map((l) => JSON.parse(l).event.id);
+      assert.equal(ids.length, 33, `${cut}: records once`);
+      assert.equal(new Set(ids).size, 33, cut);
+      assert.equal(readAll(dir, "dead-letter-").length, 3, `${cut}: dead letters once`);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
