@@ -220,32 +220,41 @@ export interface CreateLoggerOptions {
   sink?: (entry: LogEntry) => void;
 }
 
-class SinkLogger implements Logger {
+/** The per-level methods of {@link Logger}, over one `log(level, event, fields)`. */
+abstract class LevelLogger implements Logger {
+  protected abstract log(level: LogLevel, event: string, fields?: LogFields): void;
+  abstract isEnabled(level: LogLevel): boolean;
+  abstract child(fields: LogFields): Logger;
+  debug(event: string, fields?: LogFields): void {
+    this.log("debug", event, fields);
+  }
+  info(event: string, fields?: LogFields): void {
+    this.log("info", event, fields);
+  }
+  warn(event: string, fields?: LogFields): void {
+    this.log("warn", event, fields);
+  }
+  error(event: string, fields?: LogFields): void {
+    this.log("error", event, fields);
+  }
+  fatal(event: string, fields?: LogFields): void {
+    this.log("fatal", event, fields);
+  }
+}
+
+class SinkLogger extends LevelLogger {
   constructor(
     private readonly role: string,
     private readonly rank: number,
     private readonly sink: (entry: LogEntry) => void,
     private readonly bound: LogFields | undefined,
-  ) {}
-  #log(level: LogLevel, event: string, fields?: LogFields): void {
+  ) {
+    super();
+  }
+  protected log(level: LogLevel, event: string, fields?: LogFields): void {
     if (LEVEL_RANK[level] < this.rank) return;
     const all = this.bound ? { ...this.bound, ...fields } : (fields ?? {});
     this.sink({ ts: Date.now(), level, role: this.role, event, fields: all });
-  }
-  debug(event: string, fields?: LogFields): void {
-    this.#log("debug", event, fields);
-  }
-  info(event: string, fields?: LogFields): void {
-    this.#log("info", event, fields);
-  }
-  warn(event: string, fields?: LogFields): void {
-    this.#log("warn", event, fields);
-  }
-  error(event: string, fields?: LogFields): void {
-    this.#log("error", event, fields);
-  }
-  fatal(event: string, fields?: LogFields): void {
-    this.#log("fatal", event, fields);
   }
   isEnabled(level: LogLevel): boolean {
     return LEVEL_RANK[level] >= this.rank;
@@ -336,9 +345,11 @@ export interface LoggingOptions {
   color?: boolean;
 }
 
-class LogtapeRoleLogger implements Logger {
-  constructor(private readonly inner: LogtapeLogger, private readonly bound?: LogFields) {}
-  #log(level: LogLevel, event: string, fields?: LogFields): void {
+class LogtapeRoleLogger extends LevelLogger {
+  constructor(private readonly inner: LogtapeLogger, private readonly bound?: LogFields) {
+    super();
+  }
+  protected log(level: LogLevel, event: string, fields?: LogFields): void {
     const lt = TO_LOGTAPE[level];
     if (!this.inner.isEnabledFor(lt)) return;
     const props = this.bound ? { ...this.bound, ...fields } : (fields ?? {});
@@ -354,21 +365,6 @@ class LogtapeRoleLogger implements Logger {
       case "fatal":
         return this.inner.fatal(event, props);
     }
-  }
-  debug(event: string, fields?: LogFields): void {
-    this.#log("debug", event, fields);
-  }
-  info(event: string, fields?: LogFields): void {
-    this.#log("info", event, fields);
-  }
-  warn(event: string, fields?: LogFields): void {
-    this.#log("warn", event, fields);
-  }
-  error(event: string, fields?: LogFields): void {
-    this.#log("error", event, fields);
-  }
-  fatal(event: string, fields?: LogFields): void {
-    this.#log("fatal", event, fields);
   }
   isEnabled(level: LogLevel): boolean {
     return this.inner.isEnabledFor(TO_LOGTAPE[level]);

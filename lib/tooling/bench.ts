@@ -7,8 +7,10 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { LABS_DIR, loadAllManifests, REPO_ROOT } from "./manifest.ts";
 import { ensureDeps } from "./deps.ts";
+import { parseToolArgs } from "./tool_args.ts";
 
 /** One benchmark to run. */
 export interface BenchEntry {
@@ -52,15 +54,17 @@ export async function benchEntries(
 }
 
 if (import.meta.main) {
-  const args = [...Deno.args];
-  const rootAt = args.indexOf("--root");
-  const root = rootAt >= 0 ? args.splice(rootAt, 2)[1] : REPO_ROOT;
-  const unknown = args.find((a) => a.startsWith("-"));
-  if (unknown || !root) {
-    console.error(`bench: error: expected [NN ...] [--root DIR], got ${JSON.stringify(Deno.args)}`);
-    Deno.exit(2);
-  }
-  const labs = args;
+  const { values, positionals: labs } = parseToolArgs(
+    "bench",
+    "usage: deno task bench [NN ...] [--root DIR]",
+    () =>
+      parseArgs({
+        args: Deno.args,
+        allowPositionals: true,
+        options: { root: { type: "string", default: REPO_ROOT } },
+      }),
+  );
+  const root = values.root;
   const entries = await benchEntries(labs, root);
   if (entries.length > 0) await ensureDeps(root);
   if (entries.length === 0) {

@@ -9,10 +9,12 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import type { CompilePlan, CompileRole } from "./compile_plan.ts";
 import { REPO_ROOT } from "./manifest.ts";
 import { COMPILE_PLAN_PATH } from "./sync.ts";
 import { ensureDeps } from "./deps.ts";
+import { parseToolArgs } from "./tool_args.ts";
 
 /** One `deno compile` invocation. */
 export interface CompileStep {
@@ -107,34 +109,30 @@ const USAGE =
   "usage: deno task build [NN ...] [--role R] [--target T] [--out-dir DIR] [--dry-run] [--plan FILE]";
 
 if (import.meta.main) {
-  const args = [...Deno.args];
-  const selection: BuildSelection = { labs: [] };
-  let dryRun = false;
-  let planPath: string | undefined;
+  const { values, positionals } = parseToolArgs("build", USAGE, () =>
+    parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        role: { type: "string" },
+        target: { type: "string" },
+        "out-dir": { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+        plan: { type: "string" },
+      },
+    }));
+  const selection: BuildSelection = {
+    labs: positionals.map((lab) => lab.replace(/^lab/, "")),
+    role: values.role,
+    target: values.target,
+    outDir: values["out-dir"]?.replace(/\/$/, ""),
+  };
+  const dryRun = values["dry-run"];
   let steps: CompileStep[];
   let plan: CompilePlan;
   try {
-    while (args.length > 0) {
-      const arg = args.shift()!;
-      const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg];
-      const value = () => {
-        const v = inline ?? args.shift();
-        if (v === undefined) throw new Error(`option '${flag}' expects a value, got none`);
-        return v;
-      };
-      if (flag === "--role") selection.role = value();
-      else if (flag === "--target") selection.target = value();
-      else if (flag === "--out-dir") selection.outDir = value().replace(/\/$/, "");
-      else if (flag === "--dry-run") dryRun = true;
-      else if (flag === "--plan") planPath = value();
-      else if (flag === "--help" || flag === "-h") {
-        console.log(USAGE);
-        Deno.exit(0);
-      } else if (!flag.startsWith("-")) selection.labs!.push(flag.replace(/^lab/, ""));
-      else throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
-    }
-    plan = planPath
-      ? JSON.parse(await Deno.readTextFile(planPath)) as CompilePlan
+    plan = values.plan
+      ? JSON.parse(await Deno.readTextFile(values.plan)) as CompilePlan
       : await loadCompilePlan();
     steps = compileSteps(plan, selection);
   } catch (error) {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { parseDuration } from "./duration.ts";
 import { forEachLine } from "./lines.ts";
 import {
@@ -21,6 +22,7 @@ import {
 } from "./manifest.ts";
 import { killTree } from "./process_tree.ts";
 import { ensureDeps } from "./deps.ts";
+import { parseToolArgs } from "./tool_args.ts";
 
 /** Options of {@linkcode runLab}. */
 export interface RunLabOptions {
@@ -232,37 +234,29 @@ const USAGE = "usage: deno task labNN [--duration 30s] [--grace 10s]  " +
   "(or: run_lab.ts NN [--labs-dir DIR] ...)";
 
 if (import.meta.main) {
-  const args = [...Deno.args];
-  let lab: string | undefined;
-  let durationMs: number | undefined;
-  let graceMs: number | undefined;
-  let labsDir = LABS_DIR;
-  try {
-    while (args.length > 0) {
-      const arg = args.shift()!;
-      const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg];
-      const value = () => {
-        const v = inline ?? args.shift();
-        if (v === undefined) throw new Error(`option '${flag}' expects a value, got none`);
-        return v;
-      };
-      if (flag === "--duration") durationMs = parseDuration(value());
-      else if (flag === "--grace") graceMs = parseDuration(value());
-      else if (flag === "--labs-dir") labsDir = value();
-      else if (flag === "--help" || flag === "-h") {
-        console.log(USAGE);
-        Deno.exit(0);
-      } else if (!flag.startsWith("-") && lab === undefined) lab = flag;
-      else throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
+  const { lab, durationMs, graceMs, labsDir } = parseToolArgs("run_lab", USAGE, () => {
+    const { values, positionals } = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        duration: { type: "string" },
+        grace: { type: "string" },
+        "labs-dir": { type: "string", default: LABS_DIR },
+      },
+    });
+    if (positionals.length !== 1) {
+      throw new Error(`expected one lab id, got ${JSON.stringify(positionals)}`);
     }
-    if (!lab) throw new Error("expected a lab id, got none");
-  } catch (error) {
-    console.error(`run_lab: error: ${(error as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
+    return {
+      lab: positionals[0],
+      durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+      graceMs: values.grace === undefined ? undefined : parseDuration(values.grace),
+      labsDir: values["labs-dir"],
+    };
+  });
   let manifest: LabManifest;
   try {
-    manifest = await loadManifest(lab!, labsDir);
+    manifest = await loadManifest(lab, labsDir);
     await ensureDeps();
   } catch (error) {
     console.error(`run_lab: error: ${(error as Error).message}`);

@@ -10,11 +10,13 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { parseDuration } from "./duration.ts";
 import { forEachLine } from "./lines.ts";
 import { REPO_ROOT } from "./manifest.ts";
 import { killTree } from "./process_tree.ts";
 import { ensureDeps } from "./deps.ts";
+import { parseToolArgs } from "./tool_args.ts";
 
 /** The counts of one `deno test` run. */
 export interface TestCounts {
@@ -252,42 +254,35 @@ const USAGE = "usage: deno task test [PATH...] [--parallel N] [--timeout 10m] [-
   "[--verbose] [--root DIR]";
 
 if (import.meta.main) {
-  const args = [...Deno.args];
-  const targets: string[] = [];
-  let parallel = Number(Deno.env.get("TEST_PARALLEL") ?? 2);
-  let timeoutMs = parseDuration(Deno.env.get("TEST_TIMEOUT") ?? "10m");
-  let root = REPO_ROOT;
-  let logPath: string | undefined;
-  let verbose = false;
-  try {
-    while (args.length > 0) {
-      const arg = args.shift()!;
-      const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg];
-      const value = () => {
-        const v = inline ?? args.shift();
-        if (v === undefined) throw new Error(`option '${flag}' expects a value, got none`);
-        return v;
-      };
-      if (flag === "--parallel") {
-        const v = value();
-        parallel = Number(v);
-        if (!Number.isInteger(parallel) || parallel < 1) {
-          throw new Error(`option '--parallel' expects an integer >= 1, got ${JSON.stringify(v)}`);
-        }
-      } else if (flag === "--timeout") timeoutMs = parseDuration(value());
-      else if (flag === "--log") logPath = value();
-      else if (flag === "--root") root = value();
-      else if (flag === "--verbose") verbose = true;
-      else if (flag === "--help" || flag === "-h") {
-        console.log(USAGE);
-        Deno.exit(0);
-      } else if (!flag.startsWith("-")) targets.push(flag.replace(/\/$/, ""));
-      else throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
+  const options = parseToolArgs("test_all", USAGE, () => {
+    const { values, positionals } = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        parallel: { type: "string", default: Deno.env.get("TEST_PARALLEL") ?? "2" },
+        timeout: { type: "string", default: Deno.env.get("TEST_TIMEOUT") ?? "10m" },
+        log: { type: "string" },
+        root: { type: "string", default: REPO_ROOT },
+        verbose: { type: "boolean", default: false },
+      },
+    });
+    const parallel = Number(values.parallel);
+    if (!Number.isInteger(parallel) || parallel < 1) {
+      throw new Error(
+        `option '--parallel' expects an integer >= 1, got ${JSON.stringify(values.parallel)}`,
+      );
     }
-  } catch (error) {
-    console.error(`test_all: error: ${(error as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
+    return {
+      targets: positionals.map((target) => target.replace(/\/$/, "")),
+      parallel,
+      timeoutMs: parseDuration(values.timeout),
+      logPath: values.log,
+      root: values.root,
+      verbose: values.verbose,
+    };
+  });
+  const { targets, parallel, timeoutMs, root, verbose } = options;
+  let { logPath } = options;
   const suites = targets.length > 0 ? targets : await discoverSuites(root);
   try {
     await ensureDeps(root);
