@@ -16,6 +16,7 @@ import {
   subscriptionsFor,
 } from "../internal/protocol.ts";
 import { renderView } from "../internal/render.ts";
+import { terminalFrame } from "../internal/terminal_frame.ts";
 import { TopicCounter } from "../internal/topic_counter.ts";
 
 /** Default endpoint bound when neither --bind nor --connect is given. */
@@ -92,7 +93,7 @@ await runRole<Options>({
       .option("--json", "print only state-change events as JSON lines on stdout (no view)", false)
       .option(
         "--view <mode>",
-        "terminal view: auto|ansi|plain|none",
+        "view on stdout: ansi (redrawn in place) | plain (snapshots) | none; auto = ansi on a terminal",
         oneOf("auto", "ansi", "plain", "none"),
         "auto",
       )
@@ -109,12 +110,14 @@ await runRole<Options>({
         int({ min: 1 }),
         10_000,
       ),
-  async run(options, ctx) {
+  validate(options) {
     if (options.deadAfter <= options.suspectAfter) {
       throw new ConfigError(
         `expected --dead-after > --suspect-after, got ${options.deadAfter} <= ${options.suspectAfter}`,
       );
     }
+  },
+  async run(options, ctx) {
     const alertsOnly = options.alertsOnly || options.alertLevel.length > 0;
     const subscriptions = subscriptionsFor({
       racks: options.rack,
@@ -161,14 +164,18 @@ await runRole<Options>({
       }
     };
 
+    const debug = ctx.log.isEnabled("debug");
+    const utf8 = new TextDecoder();
     const receiving = (async () => {
       try {
         for await (const frames of sub) {
           topics.add(frames[0]);
-          ctx.log.debug("message_received", {
-            topic: new TextDecoder().decode(frames[0]?.subarray(0, 100)),
-            frames: frames.length,
-          });
+          if (debug) {
+            ctx.log.debug("message_received", {
+              topic: utf8.decode(frames[0]?.subarray(0, 100)),
+              frames: frames.length,
+            });
+          }
           try {
             emit(monitor.receive(decodeMessage(frames), performance.now()));
           } catch (error) {
@@ -192,8 +199,10 @@ await runRole<Options>({
       : options.view === "auto"
       ? (Deno.stdout.isTerminal() ? "ansi" : "plain")
       : options.view;
+    let drawn = 0; // lines of the last ansi frame: the next one is drawn over it, in place
     const draw = () => {
-      let width = 100, rows = 40;
+      if (viewMode === "none") return;
+      let width = 100, rows: number | undefined;
       try {
         ({ columns: width, rows } = Deno.consoleSize());
       } catch {
@@ -206,21 +215,21 @@ await runRole<Options>({
         nodes: monitor.nodes(performance.now()),
         totals: monitor.totals(),
         badMessages: bad,
-      }, { color: viewMode === "ansi", width, maxRows: Math.max(5, rows - 20) });
-      ctx.print(viewMode === "ansi" ? "\x1b[H\x1b[2J" + lines.join("\n") : lines.join("\n") + "\n");
+      }, { color: viewMode === "ansi", width, maxRows: Math.max(5, (rows ?? 40) - 20) });
+      const frame = terminalFrame(lines, { mode: viewMode, previousLines: drawn, rows });
+      drawn = frame.lines;
+      ctx.print(frame.text);
     };
 
-    const tickMs = Math.max(5, Math.floor(options.interval / 4));
-    let lastDraw = -Infinity;
-    while (!ctx.signal.aborted) {
-      const now = performance.now();
-      emit(monitor.tick(now));
-      if (viewMode !== "none" && now - lastDraw >= options.refresh) {
-        draw();
-        lastDraw = now;
-      }
-      await ctx.sleep(tickMs);
+    ctx.every(Math.max(5, Math.floor(options.interval / 4)), () => {
+      emit(monitor.tick(performance.now()));
+    });
+    if (viewMode !== "none") {
+      draw();
+      ctx.every(options.refresh, draw);
     }
+    // Until SIGTERM/SIGINT; an unexpected receive error ends the role at once (fatal).
+    await Promise.race([ctx.stopped, receiving]);
     await receiving;
     const totals = monitor.totals();
     ctx.log.info("received_topics", { total: topics.total, topics: topics.toJSON() });

@@ -97,7 +97,7 @@ await runRole<Options>({
         int({ min: 1 }),
         1000,
       ),
-  async run(options, ctx) {
+  validate(options) {
     if (
       options.fleet === 0 && (options.racks || options.seed !== undefined || options.dropRate > 0)
     ) {
@@ -105,6 +105,8 @@ await runRole<Options>({
         "expected --racks, --seed and --drop-rate only with --fleet N, got --fleet 0",
       );
     }
+  },
+  async run(options, ctx) {
     const pub = new Publisher({ sendHighWaterMark: options.sendHwm, linger: 1000 });
     ctx.defer(() => pub.close());
     for (const ep of options.bind) {
