@@ -382,6 +382,48 @@ Deno.test("SIGTERM to every role mid-stream: all exit 0 and every acked record i
   assert.equal(report.code, 0, report.stdout);
 });
 
+Deno.test("SIGTERM to the gateway with records at a slow worker: it drains them all before exiting", async () => {
+  await using dir = await tempDir();
+  const chain = `${dir.path}/audit.log`;
+  await using gateway = await spawnGateway(["--max-inflight", "16", "--stats-interval", "20"]);
+  const [frontend, backend] = [
+    await endpointOf(gateway, "frontend"),
+    await endpointOf(gateway, "backend"),
+  ];
+  await using worker = await spawnWorker(gateway, backend, chain, "slow", [
+    "--capacity",
+    "8",
+    "--delay",
+    "300",
+  ]);
+  await using client = await spawnRole(LAB, "audit_client", [
+    "--gateway",
+    frontend,
+    "--clients",
+    "20",
+    "--records",
+    "20",
+  ]);
+  await gateway.event("stats", (e) => Number(e.acked) > 0 && Number(e.inflight) >= 8, {
+    timeout: 20_000,
+  });
+  const stopping = gateway.stop();
+  const draining = await gateway.event("draining");
+  const drained = await gateway.event("drained", undefined, { timeout: 10_000 });
+  await stopping;
+  assert.ok(Number(draining.inflight) > 0, "nothing was in flight: the test proves nothing");
+  // Every accepted record was acked before exit; the drain ended on the last ack, well
+  // before the 4 s deadline (5 s shutdown timeout minus 1 s).
+  assert.equal(drained.unacked, 0);
+  assert.equal(drained.acked, drained.accepted);
+  const tookMs = Date.parse(String(drained.ts)) - Date.parse(String(draining.ts));
+  assert.ok(tookMs < 3000, `drain took ${tookMs} ms`);
+  await client.kill();
+  await worker.kill();
+  const entries = await readChain(chain);
+  assert.ok(entries.size >= Number(drained.acked), "an acked record is missing from the chain");
+});
+
 Deno.test("after a gateway restart workers re-register and resent ids get their original acks from the store", async () => {
   await using dir = await tempDir();
   const chain = `${dir.path}/audit.log`;
@@ -428,7 +470,7 @@ Deno.test("after a gateway restart workers re-register and resent ids get their 
   assert.equal(done.duplicates, 100);
 });
 
-Deno.test("bad options exit 2 with one line; verify of a missing file fails", async () => {
+Deno.test("bad options exit 2 with one line; verify of a missing file exits 2", async () => {
   const bad = await runOnce(LAB, "audit_gateway", ["--max-inflight", "0"]);
   assert.equal(bad.code, 2);
   assert.match(
@@ -436,5 +478,6 @@ Deno.test("bad options exit 2 with one line; verify of a missing file fails", as
     /^audit_gateway: error: option '--max-inflight <n>' argument '0' is invalid/,
   );
   const missing = await runOnce(LAB, "archival_worker", ["verify", "/nonexistent/audit.log"]);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 2);
+  assert.ok(missing.events.some((e) => e.event === "cannot_read"), "expected a cannot_read event");
 });

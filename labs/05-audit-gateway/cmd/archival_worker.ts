@@ -123,7 +123,10 @@ await runRole<Options>({
         try {
           report = await verifyChainFile(options.file);
         } catch (error) {
-          throw new Error(`cannot read ${options.file}: ${(error as Error).message}`);
+          // Bad input (no such file, a directory, no permission): one line, exit 2.
+          ctx.log.error("cannot_read", { file: options.file, error: (error as Error).message });
+          ctx.exitCode = 2;
+          return;
         }
         if (options.json) ctx.print(JSON.stringify(report));
         else if (report.ok) {

@@ -82,21 +82,13 @@ await runRole<Options>({
     const allDone = () => sessions.every((s) => s.done);
     const waitAll = async () => {
       while (!allDone() && !ctx.signal.aborted) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            ctx.signal.removeEventListener("abort", done);
-            resolve();
-          };
-          wake = done;
-          ctx.signal.addEventListener("abort", done, { once: true });
-        });
+        await Promise.race([new Promise<void>((resolve) => wake = resolve), ctx.stopped]);
       }
     };
-    const ticker = setInterval(() => {
+    ctx.every(5, () => {
       for (const s of sessions) s.tick();
       if (allDone()) wake();
-    }, 5);
-    ctx.defer(() => clearInterval(ticker));
+    });
     let failedTotal = 0;
     if (options.acksOut) await Deno.writeTextFile(options.acksOut, "");
 
@@ -111,6 +103,7 @@ await runRole<Options>({
         }, {
           send: (body) => void socket.send([EMPTY, body]).catch(sendFailed),
           now: () => performance.now(),
+          bad: (reason) => ctx.log.warn("bad_message", { from: "gateway", client: c, reason }),
         })
       );
       ctx.log.info("sending", { round, clients: options.clients, records: options.records });
@@ -140,7 +133,8 @@ await runRole<Options>({
       ctx.print(options.json ? JSON.stringify(summary) : formatSummary(summary));
     }
     if (failedTotal > 0) {
-      throw new Error(`expected every record acked, got ${failedTotal} given up`);
+      ctx.log.error("records_failed", { failed: failedTotal });
+      ctx.exitCode = 1;
     }
   },
 });

@@ -121,11 +121,14 @@ await runRole<Options>({
     // Draining: admit nothing new (busy), keep dispatching and acking what is in flight.
     core.stopAccepting();
     ctx.log.info("draining", { inflight: core.inflight, workers: core.workers });
-    const deadline = performance.now() + Math.max(0, options.shutdownTimeout - 1000);
-    // Stop early once no worker is left: what is still queued was never acked (clients retry).
-    while (core.inflight > 0 && core.workers > 0 && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    // Until nothing is in flight or no worker is left (what is still queued was never acked:
+    // its clients retry), at most --shutdown-timeout minus 1 s (left for closing).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      core.settled(),
+      new Promise((r) => timer = setTimeout(r, Math.max(0, options.shutdownTimeout - 1000))),
+    ]);
+    clearTimeout(timer);
     ctx.log.info("drained", { ...statsFields(core), unacked: core.inflight });
     frontend.close();
     backend.close();

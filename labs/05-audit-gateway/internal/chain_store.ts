@@ -1,20 +1,28 @@
 /**
- * The archival store: one hash-chained, append-only NDJSON log shared by every worker.
+ * The archival store: one hash-chained, append-only NDJSON log shared by every worker, with
+ * an on-disk id index beside it.
  *
  * Appends are serialised across processes with an exclusive `flock` on the log file. Under
- * the lock a writer first reads whatever other writers appended since it last looked
- * (updating its id index, seq and head hash), cuts off an unterminated tail left by a
- * writer that crashed mid-append (that line was never fsynced, so never acknowledged), then
- * appends its batch, calls `fsync` (`syncData`) and only then releases the lock and returns
- * the acks. Because the id check happens under the same lock against the whole log, a
- * record id is present at most once in the chain, whichever worker gets it and however
- * often it is retried or re-dispatched after a crash.
+ * the lock a writer first catches up: it takes the log position (offset, seq, head hash)
+ * from the index, indexes any complete lines past it (lines a writer fsynced but died
+ * before indexing), cuts off an unterminated tail left by a writer that crashed mid-append
+ * (never fsynced, so never acknowledged), then appends its batch's new ids, calls `fsync`
+ * (`syncData`), records them and the new position in the index in one transaction, and only
+ * then releases the lock and returns the acks. Because the id check happens under the same
+ * lock against the whole log, a record id is present at most once in the chain, whichever
+ * worker gets it and however often it is retried or re-dispatched after a crash.
+ *
+ * The index is a `node:sqlite` database at `<log>.idx` (WAL): `ids(id → seq, hash)` plus the
+ * log position it covers. It is only a cache of the log: it never runs ahead of it (it is
+ * committed after the log's fsync), lines it lacks are indexed on the next catch-up, and
+ * when it does not match the log (missing, deleted, or the log was replaced) it is rebuilt
+ * from the log. So a worker's memory does not grow with the log: the ids live on disk.
  *
  * @module
  */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { JsonValue } from "./canonical_json.ts";
 import { formatEntry, GENESIS_HASH, makeEntry, parseEntry } from "./hash_chain.ts";
-
 /** One record to append. */
 export interface StoreItem {
   /** Correlation id (dedup key). */
@@ -41,11 +49,84 @@ export interface ChainStoreOptions {
   fsync?: boolean;
   /** Clock for entry timestamps (default Date.now). */
   now?: () => number;
+  /** Path of the id index (default `<log>.idx`). */
+  indexPath?: string;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NEWLINE = 0x0a;
+/** Bytes read per step when indexing lines from the log. */
+const READ_CHUNK = 1 << 20;
+/** A log line ends with `"hash":"<64 hex>"}` and a newline: 75 bytes. */
+const TAIL_BYTES = 75;
+
+interface Position {
+  offset: number;
+  seq: number;
+  head: string;
+}
+
+/** The `node:sqlite` id index: id → {seq, hash}, and the log position it covers. */
+class IdIndex {
+  #db: DatabaseSync;
+  #lookup: StatementSync;
+  #insert: StatementSync;
+  #getPos: StatementSync;
+  #setPos: StatementSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`
+      PRAGMA busy_timeout = 10000;
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS ids (id TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+        hash TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS position (k INTEGER PRIMARY KEY CHECK (k = 0),
+        offset INTEGER NOT NULL, seq INTEGER NOT NULL, head TEXT NOT NULL);
+      INSERT OR IGNORE INTO position VALUES (0, 0, 0, '${GENESIS_HASH}');`);
+    this.#lookup = this.#db.prepare("SELECT seq, hash FROM ids WHERE id = ?");
+    this.#insert = this.#db.prepare("INSERT OR REPLACE INTO ids VALUES (?, ?, ?)");
+    this.#getPos = this.#db.prepare("SELECT offset, seq, head FROM position WHERE k = 0");
+    this.#setPos = this.#db.prepare(
+      "UPDATE position SET offset = ?, seq = ?, head = ? WHERE k = 0",
+    );
+  }
+
+  get(id: string): { seq: number; hash: string } | undefined {
+    const row = this.#lookup.get(id) as { seq: number; hash: string } | undefined;
+    return row ? { seq: row.seq, hash: row.hash } : undefined;
+  }
+
+  position(): Position {
+    const row = this.#getPos.get() as { offset: number; seq: number; head: string };
+    return { offset: row.offset, seq: row.seq, head: row.head };
+  }
+
+  /** Adds entries and moves the position, atomically. */
+  commit(entries: Iterable<{ id: string; seq: number; hash: string }>, to: Position): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const e of entries) this.#insert.run(e.id, e.seq, e.hash);
+      this.#setPos.run(to.offset, to.seq, to.head);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Forgets everything (the index did not match the log). */
+  reset(): void {
+    this.#db.exec(`BEGIN IMMEDIATE; DELETE FROM ids;
+      UPDATE position SET offset = 0, seq = 0, head = '${GENESIS_HASH}'; COMMIT;`);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
 
 /**
  * A handle on a shared chain log.
@@ -64,26 +145,39 @@ export class ChainStore {
   #offset = 0;
   #seq = 0;
   #head = GENESIS_HASH;
-  #index = new Map<string, { seq: number; hash: string }>();
+  #index: IdIndex;
   #busy: Promise<unknown> = Promise.resolve();
 
-  private constructor(file: Deno.FsFile, options: ChainStoreOptions) {
+  private constructor(file: Deno.FsFile, index: IdIndex, options: ChainStoreOptions) {
     this.#file = file;
+    this.#index = index;
     this.#fsync = options.fsync ?? true;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Opens (creating if needed) the log at `path` and reads it. */
+  /**
+   * Opens (creating if needed) the log at `path` and its id index (`<path>.idx`), checks
+   * that the index matches the log (rebuilding it from the log if not) and catches up.
+   */
   static async open(path: string, options: ChainStoreOptions = {}): Promise<ChainStore> {
     const file = await Deno.open(path, { read: true, write: true, create: true });
-    const store = new ChainStore(file, options);
+    let index: IdIndex | undefined;
     try {
-      await store.#locked(() => Promise.resolve());
+      // Create the index schema under the log's lock: workers may start at the same time.
+      await file.lock(true);
+      try {
+        index = new IdIndex(options.indexPath ?? `${path}.idx`);
+      } finally {
+        await file.unlock();
+      }
+      const store = new ChainStore(file, index, options);
+      await store.#locked(() => Promise.resolve(), true);
+      return store;
     } catch (error) {
+      index?.close();
       file.close();
       throw error;
     }
-    return store;
   }
 
   /** Entries in the log as of the last append or open. */
@@ -106,9 +200,10 @@ export class ChainStore {
     return run;
   }
 
-  async #locked<T>(fn: () => Promise<T>): Promise<T> {
+  async #locked<T>(fn: () => Promise<T>, checkIndex = false): Promise<T> {
     await this.#file.lock(true);
     try {
+      if (checkIndex) await this.#checkIndex();
       await this.#catchUp();
       return await fn();
     } finally {
@@ -121,10 +216,10 @@ export class ChainStore {
     const lines: string[] = [];
     let seq = this.#seq;
     let head = this.#head;
-    const fresh = new Map<string, { seq: number; hash: string }>();
+    const fresh = new Map<string, { id: string; seq: number; hash: string }>();
     const ts = this.#now();
     for (const item of items) {
-      const known = this.#index.get(item.id) ?? fresh.get(item.id);
+      const known = fresh.get(item.id) ?? this.#index.get(item.id);
       if (known) {
         acks.push({ id: item.id, seq: known.seq, hash: known.hash, duplicate: true });
         continue;
@@ -133,7 +228,7 @@ export class ChainStore {
       const entry = makeEntry(head, seq, item.id, ts, item.record);
       head = entry.hash;
       lines.push(formatEntry(entry));
-      fresh.set(item.id, { seq, hash: head });
+      fresh.set(item.id, { id: item.id, seq, hash: head });
       acks.push({ id: item.id, seq, hash: head, duplicate: false });
     }
     if (lines.length > 0) {
@@ -142,63 +237,114 @@ export class ChainStore {
       let written = 0;
       while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
       if (this.#fsync) await this.#file.syncData();
-      this.#offset += bytes.length;
+      // Index after the fsync: the index never runs ahead of the durable log. A crash in
+      // between leaves lines the next catch-up indexes.
+      const to = { offset: this.#offset + bytes.length, seq, head };
+      this.#index.commit(fresh.values(), to);
+      this.#offset = to.offset;
       this.#seq = seq;
       this.#head = head;
-      for (const [id, value] of fresh) this.#index.set(id, value);
     }
     return acks;
   }
 
-  /** Reads entries other writers appended; cuts an unterminated tail. Caller holds the lock. */
+  /**
+   * At open: the index must describe a prefix of this log, i.e. the log is at least as long
+   * and the line ending at the indexed offset carries the indexed head hash. Otherwise (a
+   * new, deleted or replaced log) the index is rebuilt from the log. Caller holds the lock.
+   */
+  async #checkIndex(): Promise<void> {
+    const at = this.#index.position();
+    if (at.offset === 0) return;
+    const { size } = await this.#file.stat();
+    let matches = false;
+    if (at.offset <= size && at.offset >= TAIL_BYTES) {
+      const tail = new Uint8Array(TAIL_BYTES);
+      await this.#file.seek(at.offset - TAIL_BYTES, Deno.SeekMode.Start);
+      let read = 0;
+      while (read < TAIL_BYTES) {
+        const n = await this.#file.read(tail.subarray(read));
+        if (n === null) break;
+        read += n;
+      }
+      matches = decoder.decode(tail) === `"hash":"${at.head}"}\n`;
+    }
+    if (!matches) this.#index.reset();
+  }
+
+  /**
+   * Moves to the indexed position; indexes complete lines past it (checking they chain);
+   * cuts an unterminated tail. Caller holds the lock.
+   */
   async #catchUp(): Promise<void> {
+    // Start where the index ends: it holds every line any writer indexed (ours included:
+    // #write commits to the index before moving this position), never more than the log.
+    const at = this.#index.position();
+    this.#offset = at.offset;
+    this.#seq = at.seq;
+    this.#head = at.head;
     const { size } = await this.#file.stat();
     if (size < this.#offset) {
       throw new Error(`log shrank under us: expected at least ${this.#offset} bytes, got ${size}`);
     }
-    if (size === this.#offset) return;
-    const buf = new Uint8Array(size - this.#offset);
-    await this.#file.seek(this.#offset, Deno.SeekMode.Start);
-    let read = 0;
-    while (read < buf.length) {
-      const n = await this.#file.read(buf.subarray(read));
-      if (n === null) break;
-      read += n;
-    }
-    const end = buf.lastIndexOf(NEWLINE, read - 1) + 1; // bytes of complete lines
-    let start = 0;
-    while (start < end) {
-      const nl = buf.indexOf(NEWLINE, start);
-      const line = decoder.decode(buf.subarray(start, nl));
-      const lineNo = this.#seq + 1;
-      let entry;
-      try {
-        entry = parseEntry(line);
-      } catch (error) {
-        throw new Error(`log line ${lineNo} is corrupt: ${(error as Error).message}`);
+    let carry = new Uint8Array(0);
+    let pos = this.#offset;
+    while (pos < size) {
+      const chunk = new Uint8Array(Math.min(READ_CHUNK, size - pos));
+      await this.#file.seek(pos, Deno.SeekMode.Start);
+      let read = 0;
+      while (read < chunk.length) {
+        const n = await this.#file.read(chunk.subarray(read));
+        if (n === null) break;
+        read += n;
       }
-      if (entry.seq !== this.#seq + 1 || entry.prev_hash !== this.#head) {
-        throw new Error(
-          `log line ${lineNo} does not chain: expected seq ${this.#seq + 1} after ${this.#head}, ` +
-            `got seq ${entry.seq} after ${entry.prev_hash}`,
-        );
+      if (read === 0) break;
+      pos += read;
+      const buf = carry.length ? concat(carry, chunk.subarray(0, read)) : chunk.subarray(0, read);
+      const end = buf.lastIndexOf(NEWLINE) + 1; // bytes of complete lines
+      const entries: { id: string; seq: number; hash: string }[] = [];
+      let start = 0;
+      while (start < end) {
+        const nl = buf.indexOf(NEWLINE, start);
+        const lineNo = this.#seq + 1;
+        let entry;
+        try {
+          entry = parseEntry(decoder.decode(buf.subarray(start, nl)));
+        } catch (error) {
+          throw new Error(`log line ${lineNo} is corrupt: ${(error as Error).message}`);
+        }
+        if (entry.seq !== this.#seq + 1 || entry.prev_hash !== this.#head) {
+          throw new Error(
+            `log line ${lineNo} does not chain: expected seq ${this.#seq + 1} after ` +
+              `${this.#head}, got seq ${entry.seq} after ${entry.prev_hash}`,
+          );
+        }
+        this.#seq = entry.seq;
+        this.#head = entry.hash;
+        entries.push({ id: entry.id, seq: entry.seq, hash: entry.hash });
+        start = nl + 1;
       }
-      this.#seq = entry.seq;
-      this.#head = entry.hash;
-      this.#index.set(entry.id, { seq: entry.seq, hash: entry.hash });
-      start = nl + 1;
+      this.#offset += end;
+      if (entries.length > 0) {
+        this.#index.commit(entries, { offset: this.#offset, seq: this.#seq, head: this.#head });
+      }
+      carry = buf.slice(end);
     }
-    this.#offset += end;
-    if (end < read) {
+    if (carry.length > 0) {
       // Unterminated tail: a writer died mid-append before fsync and before any ack.
       await this.#file.truncate(this.#offset);
     }
   }
 
-  /** Closes the file. */
+  /** Closes the log and its index. */
   close(): void {
     try {
       this.#file.close();
+    } catch {
+      // already closed
+    }
+    try {
+      this.#index.close();
     } catch {
       // already closed
     }
@@ -207,4 +353,11 @@ export class ChainStore {
   [Symbol.asyncDispose](): Promise<void> {
     return this.#busy.then(() => this.close());
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

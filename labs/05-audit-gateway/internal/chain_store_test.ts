@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ChainStore } from "./chain_store.ts";
+import { formatEntry, makeEntry } from "./hash_chain.ts";
 import { verifyChain } from "./verify_chain.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -87,5 +88,81 @@ Deno.test("ChainStore refuses to append to a log that does not chain", async () 
     const lines = (await Deno.readTextFile(path)).split("\n");
     await Deno.writeTextFile(path, [lines[1], lines[0], ""].join("\n"));
     await assert.rejects(() => ChainStore.open(path), /log line 1 does not chain/);
+  });
+});
+
+Deno.test("the id index is on disk: a reopened store dedups an id from long ago", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    let first;
+    {
+      await using store = await ChainStore.open(path);
+      for (let b = 0; b < 20; b++) {
+        const acks = await store.append(
+          Array.from({ length: 100 }, (_, i) => ({ id: `id-${b * 100 + i}`, record: i })),
+        );
+        first ??= acks[0];
+      }
+    }
+    assert.ok((await Deno.stat(`${path}.idx`)).isFile, "expected the index beside the log");
+    await using store = await ChainStore.open(path);
+    assert.equal(store.seq, 2000);
+    const [again, fresh] = await store.append([{ id: "id-0", record: 0 }, {
+      id: "new",
+      record: 1,
+    }]);
+    assert.deepEqual(again, { ...first, duplicate: true });
+    assert.equal(fresh.seq, 2001);
+  });
+});
+
+Deno.test("lines fsynced but never indexed (writer killed in between) are indexed before the next append", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    await using store = await ChainStore.open(path);
+    const [a] = await store.append([{ id: "a", record: 1 }]);
+    // Another writer appended "b" and died before committing it to the index.
+    const b = makeEntry(a.hash, 2, "b", 5, { late: true });
+    await Deno.writeTextFile(path, formatEntry(b), { append: true });
+    const acks = await store.append([{ id: "b", record: 2 }, { id: "c", record: 3 }]);
+    assert.deepEqual(acks.map((x) => [x.id, x.seq, x.duplicate]), [
+      ["b", 2, true],
+      ["c", 3, false],
+    ]);
+    assert.equal(acks[0].hash, b.hash);
+    const report = verifyChain(await Deno.readTextFile(path));
+    assert.deepEqual([report.ok, report.entries], [true, 3]);
+  });
+});
+
+Deno.test("a deleted index, or one that belongs to another log, is rebuilt from the log", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    {
+      await using store = await ChainStore.open(path);
+      await store.append([{ id: "a", record: 1 }, { id: "b", record: 2 }]);
+    }
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith("audit.log.idx")) await Deno.remove(`${dir}/${e.name}`);
+    }
+    {
+      await using store = await ChainStore.open(path);
+      const [b] = await store.append([{ id: "b", record: 2 }]);
+      assert.deepEqual([b.seq, b.duplicate], [2, true]);
+    }
+    // Replace the log by another one (same length, other ids); the old index stays.
+    const other = `${dir}/other.log`;
+    {
+      await using store = await ChainStore.open(other);
+      await store.append([{ id: "x", record: 1 }, { id: "y", record: 2 }]);
+    }
+    await Deno.copyFile(other, path);
+    await using store = await ChainStore.open(path);
+    const acks = await store.append([{ id: "a", record: 1 }, { id: "y", record: 2 }]);
+    assert.deepEqual(acks.map((x) => [x.id, x.seq, x.duplicate]), [
+      ["a", 3, false],
+      ["y", 2, true],
+    ]);
+    assert.equal(verifyChain(await Deno.readTextFile(path)).ok, true);
   });
 });

@@ -39,6 +39,8 @@ export interface ClientIo {
   send(body: Uint8Array): void;
   /** Clock (ms, fractional ok). */
   now(): number;
+  /** Called for an unreadable reply (the role logs `bad_message`); it is dropped. */
+  bad?(reason: string): void;
 }
 
 interface Pending {
@@ -117,6 +119,7 @@ export class ClientSession {
     } catch (error) {
       if (!(error instanceof BadMessageError)) throw error;
       this.stats.bad++;
+      this.#io.bad?.(error.reason);
       return;
     }
     const now = this.#io.now();

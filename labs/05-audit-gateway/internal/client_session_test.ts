@@ -5,12 +5,14 @@ import { decodeRequest, encodeReply } from "./protocol.ts";
 function harness(n: number, window = 2) {
   let now = 0;
   const sent: string[] = [];
+  const bad: string[] = [];
   const records = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, record: { i } }));
   const session = new ClientSession(records, { window, timeoutMs: 100, maxAttempts: 3 }, {
     send: (body) => sent.push(decodeRequest(body).id),
     now: () => now,
+    bad: (reason) => bad.push(reason),
   });
-  return { session, sent, advance: (ms: number) => (now += ms) };
+  return { session, sent, bad, advance: (ms: number) => (now += ms) };
 }
 
 const ok = (id: string, seq: number) => encodeReply({ id, status: "ok", seq, hash: `h${seq}` });
@@ -76,4 +78,15 @@ Deno.test("repeatAcked resends acked ids and checks the acks are the original on
   h.session.onReply(ok("r1", 9));
   assert.equal(h.session.done, true);
   assert.deepEqual([h.session.stats.duplicateAcks, h.session.stats.mismatches], [2, 1]);
+});
+
+Deno.test("an unreadable reply is reported and dropped; the session goes on", () => {
+  const h = harness(1);
+  h.session.start();
+  h.session.onReply(new Uint8Array([0xc1]));
+  h.session.onReply(encodeReply({ id: "r0", status: "ok", seq: 1, hash: "h1" }).subarray(0, 3));
+  assert.equal(h.bad.length, 2);
+  assert.equal(h.session.stats.bad, 2);
+  h.session.onReply(ok("r0", 1));
+  assert.equal(h.session.done, true);
 });

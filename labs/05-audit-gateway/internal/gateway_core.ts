@@ -118,6 +118,7 @@ export class GatewayCore {
   #recent: RecentAcks;
   #latencyMs = 0;
   #accepting = true;
+  #settled: PromiseWithResolvers<void> | null = null;
 
   constructor(config: GatewayConfig, io: GatewayIo) {
     this.#config = config;
@@ -153,6 +154,34 @@ export class GatewayCore {
   /** Stops admitting records (shutdown): new ones get `busy`; in-flight ones finish. */
   stopAccepting(): void {
     this.#accepting = false;
+  }
+
+  /**
+   * Resolves once the gateway has nothing left to finish: no record in flight, or no worker
+   * left that could finish one (what is still queued was never acked; its clients retry).
+   * Checked after every worker message, tick and lost worker; the shutdown drain awaits it.
+   *
+   * @example
+   * ```ts
+   * core.stopAccepting();
+   * await Promise.race([core.settled(), deadline]);
+   * ```
+   */
+  settled(): Promise<void> {
+    if (this.#isSettled()) return Promise.resolve();
+    this.#settled ??= Promise.withResolvers<void>();
+    return this.#settled.promise;
+  }
+
+  #isSettled(): boolean {
+    return this.#entries.size === 0 || this.#workers.size === 0;
+  }
+
+  #checkSettled(): void {
+    if (this.#settled && this.#isSettled()) {
+      this.#settled.resolve();
+      this.#settled = null;
+    }
   }
 
   /** Handles one frontend message `[route, '', body]` / `[route, body]`. */
@@ -284,6 +313,7 @@ export class GatewayCore {
         break;
     }
     this.#dispatch();
+    this.#checkSettled();
   }
 
   /** Expires workers silent for longer than the timeout; re-dispatches their records. */
@@ -295,6 +325,7 @@ export class GatewayCore {
       }
     }
     this.#dispatch();
+    this.#checkSettled();
   }
 
   /** A send to this worker failed (EHOSTUNREACH: it disconnected): treat it as dead. */
@@ -302,6 +333,7 @@ export class GatewayCore {
     const worker = this.#workers.get(hex(identity));
     if (worker) this.#lose(worker, "unreachable");
     this.#dispatch();
+    this.#checkSettled();
   }
 
   #lose(worker: WorkerState, reason: string): void {

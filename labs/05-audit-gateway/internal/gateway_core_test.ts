@@ -219,3 +219,36 @@ Deno.test("busy replies carry about one recent ack latency as retry_after_ms", (
   h.send("c", "c");
   assert.deepEqual(h.replies.at(-1)?.reply, { id: "c", status: "busy", retry_after_ms: 300 });
 });
+
+Deno.test("settled() resolves on the last ack, or when the last worker holding records is lost", async () => {
+  const h = harness();
+  await h.core.settled(); // nothing in flight: at once
+  h.ready("w1", 2);
+  h.ready("w2", 2);
+  h.send("c", "a");
+  h.send("c", "b");
+  h.core.stopAccepting();
+  let settled = false;
+  const waiting = h.core.settled().then(() => settled = true);
+  h.ack("w1", [okAck("a", 1)]);
+  await Promise.resolve();
+  assert.equal(settled, false, "settled with a record still in flight");
+  h.ack("w2", [okAck("b", 2)]);
+  await waiting;
+  assert.equal(h.core.inflight, 0);
+
+  // No worker left: what is in flight can never finish, so the drain is over too.
+  const g = harness();
+  g.ready("w1", 1);
+  g.send("c", "x");
+  g.send("c", "y"); // queued: w1 is full
+  let done = false;
+  const drained = g.core.settled().then(() => done = true);
+  g.advance(3001);
+  g.hb("other"); // unknown worker: RESET, nothing changes
+  await Promise.resolve();
+  assert.equal(done, false);
+  g.core.tick(); // w1 timed out
+  await drained;
+  assert.deepEqual([g.core.inflight, g.core.workers], [2, 0]);
+});
