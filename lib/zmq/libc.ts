@@ -12,7 +12,7 @@ const UNIX_SYMBOLS = {
   pipe: { parameters: ["buffer"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const WINSOCK_SYMBOLS = {
@@ -20,7 +20,7 @@ const WINSOCK_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const CRT_SYMBOLS = {
-  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** A wake-up pipe: writing to `write` makes `read` readable. */
