@@ -18,9 +18,11 @@ function hexId(text: string): string {
   return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function endpointOf(gateway: RoleProcess, socket: "frontend" | "backend"): Promise<string> {
-  const event = await gateway.event("listening", (e) => e.socket === socket);
-  return String(event.endpoint);
+/** The gateway's bound endpoints, from its `listening` events. */
+async function endpointsOf(gateway: RoleProcess): Promise<{ frontend: string; backend: string }> {
+  const endpoint = async (socket: string) =>
+    String((await gateway.event("listening", (e) => e.socket === socket)).endpoint);
+  return { frontend: await endpoint("frontend"), backend: await endpoint("backend") };
 }
 
 function spawnGateway(args: string[] = []): Promise<RoleProcess> {
@@ -97,10 +99,7 @@ Deno.test("1,000 concurrent DEALER clients x 10 records: each acked once and onc
   const chain = `${dir.path}/audit.log`;
   const acksFile = `${dir.path}/acks.ndjson`;
   await using gateway = await spawnGateway();
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   await using w1 = await spawnWorker(gateway, backend, chain, "w1");
   await using w2 = await spawnWorker(gateway, backend, chain, "w2");
   await using client = await spawnRole(LAB, "audit_client", [
@@ -191,10 +190,7 @@ Deno.test("a worker killed mid-stream (SIGKILL) loses no acknowledged record", a
     "--stats-interval",
     "50",
   ]);
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   const hb = ["--heartbeat", "100", "--gateway-timeout", "600"];
   await using victim = await spawnWorker(gateway, backend, chain, "victim", [
     ...hb,
@@ -237,10 +233,7 @@ Deno.test("over the in-flight bound clients get busy, their retries succeed and 
   await using dir = await tempDir();
   const chain = `${dir.path}/audit.log`;
   await using gateway = await spawnGateway(["--max-inflight", "20", "--retry-after", "10"]);
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   await using worker = await spawnWorker(gateway, backend, chain, "w1", [
     "--capacity",
     "10",
@@ -273,10 +266,7 @@ Deno.test("one slow worker does not stall the others: dispatch follows free cred
   await using dir = await tempDir();
   const chain = `${dir.path}/audit.log`;
   await using gateway = await spawnGateway();
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   await using slow = await spawnWorker(gateway, backend, chain, "slow", [
     "--capacity",
     "4",
@@ -305,10 +295,7 @@ Deno.test("garbage on either socket is logged as bad_message and the gateway kee
   await using dir = await tempDir();
   const chain = `${dir.path}/audit.log`;
   await using gateway = await spawnGateway();
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   await using worker = await spawnWorker(gateway, backend, chain, "w1");
   const client = new Dealer({ linger: 0, receiveTimeout: 10_000 });
   const intruder = new Dealer({ linger: 0 });
@@ -355,10 +342,7 @@ Deno.test("SIGTERM to every role mid-stream: all exit 0 and every acked record i
   const chain = `${dir.path}/audit.log`;
   const acksFile = `${dir.path}/acks.ndjson`;
   await using gateway = await spawnGateway(["--stats-interval", "50"]);
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   await using w1 = await spawnWorker(gateway, backend, chain, "w1", ["--delay", "2"]);
   await using w2 = await spawnWorker(gateway, backend, chain, "w2", ["--delay", "2"]);
   await using client = await spawnRole(LAB, "audit_client", [
@@ -386,10 +370,7 @@ Deno.test("SIGTERM to the gateway with records at a slow worker: it drains them 
   await using dir = await tempDir();
   const chain = `${dir.path}/audit.log`;
   await using gateway = await spawnGateway(["--max-inflight", "16", "--stats-interval", "20"]);
-  const [frontend, backend] = [
-    await endpointOf(gateway, "frontend"),
-    await endpointOf(gateway, "backend"),
-  ];
+  const { frontend, backend } = await endpointsOf(gateway);
   await using worker = await spawnWorker(gateway, backend, chain, "slow", [
     "--capacity",
     "8",
