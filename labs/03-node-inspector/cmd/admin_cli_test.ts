@@ -252,7 +252,7 @@ Deno.test("admin_cli: CURVE with the right key works, a wrong or missing key fai
   ]);
   assert.equal(ps.code, 0);
   const [self] = lastJson(ps.stdout).processes;
-  assert.match(self.command, /--curve-secret \*\*\*/);
+  assert.match(self.command, /--curve-secret \*\*\*/, JSON.stringify(self));
   assert.ok(!ps.stdout.join("\n").includes(secret), "the secret never leaves the agent");
 
   // A valid key that is not the agent's: the handshake fails, the CLI says so and exits 1
@@ -293,12 +293,24 @@ Deno.test("admin_cli: CURVE with the right key works, a wrong or missing key fai
   assert.ok(wrong.ms < timeout, `failed fast, not by timeout: ${wrong.ms} ms`);
   await agent.event("handshake_failed");
 
-  const plain = await cli(["--connect", endpoint, "--timeout", String(timeout), "--json", "ping"]);
+  const plain = await cli([
+    "--connect",
+    endpoint,
+    "--timeout",
+    String(timeout),
+    "--log-level",
+    "debug",
+    "--json",
+    "ping",
+  ]);
   assert.equal(plain.code, 1);
   assert.equal(lastJson(plain.stdout).error.code, "handshake_failed");
   assert.match(lastJson(plain.stdout).error.message, /may require CURVE/);
   assert.equal(plain.stderr.length, 1, plain.stderr.join("\n"));
-  assert.ok(plain.ms < timeout, `failed fast, not by timeout: ${plain.ms} ms`);
+  assert.ok(
+    plain.ms < timeout,
+    `failed fast, not by timeout: ${plain.ms} ms; ${JSON.stringify(plain.events)}`,
+  );
 
   // The failed handshakes did not disturb the agent: the right key still works.
   const again = await cli(["--connect", endpoint, "--server-key", publicKey, "--json", "ping"]);
@@ -345,12 +357,15 @@ Deno.test("admin_cli: an agent with --allow-key serves listed client keys only (
       [],
     ]] as const
   ) {
-    const denied = await ask([...extra]);
+    const denied = await ask([...extra, "--log-level", "debug"]);
     assert.equal(denied.code, 1, `${who}: exit ${denied.code}`);
     assert.equal(lastJson(denied.stdout).error.code, "handshake_failed");
     assert.equal(denied.stderr.length, 1, denied.stderr.join("\n"));
     assert.match(denied.stderr[0], /does not allow this client's key/);
-    assert.ok(denied.ms < timeout, `refused fast, not by timeout: ${denied.ms} ms`);
+    assert.ok(
+      denied.ms < timeout,
+      `refused fast, not by timeout: ${denied.ms} ms; ${JSON.stringify(denied.events)}`,
+    );
   }
   await agent.event("client_denied", (e) => e.public_key === mallory.publicKey);
   assert.equal(agent.eventCount("client_denied"), 2);

@@ -59,6 +59,7 @@ export function zmqRequestFactory(
   endpoint: string,
   serverKey?: string,
   clientSecret?: string,
+  onSocketEvent?: (type: string, detail: string | undefined) => void,
 ): ChannelFactory {
   const keys = !serverKey
     ? undefined
@@ -80,6 +81,7 @@ export function zmqRequestFactory(
     const events = sock.monitor();
     const failed = (async (): Promise<never> => {
       for await (const event of events) {
+        onSocketEvent?.(event.type, event.error);
         if (event.type.startsWith("handshake:error")) {
           const detail = `${event.type} ${event.error ?? ""}`.trim();
           throw new HandshakeError(endpoint, detail, !!keys, event.type.endsWith(":auth"));
@@ -90,7 +92,8 @@ export function zmqRequestFactory(
     failed.catch(() => {});
     sock.connect(endpoint);
     return {
-      send: (frames) => sock.send(frames),
+      // A send can wait for a pipe that a failed handshake never brings: race it too.
+      send: (frames) => Promise.race([sock.send(frames), failed]),
       receive: () => Promise.race([sock.receive(), failed]),
       close: () => sock.close({ linger: 0 }),
     };
@@ -112,6 +115,8 @@ export interface AdminClientOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Socket factory (default: real ZeroMQ REQ sockets). */
   factory?: ChannelFactory;
+  /** Each monitor event of the default factory's sockets (connect, handshake, ...). */
+  onSocketEvent?: (type: string, detail: string | undefined) => void;
 }
 
 /** A reply with the round trip of the successful attempt. */
@@ -141,7 +146,12 @@ export class AdminClient {
   constructor(readonly options: AdminClientOptions) {
     this.#pirate = new LazyPirateClient({
       factory: options.factory ??
-        zmqRequestFactory(options.endpoint, options.serverKey, options.clientSecret),
+        zmqRequestFactory(
+          options.endpoint,
+          options.serverKey,
+          options.clientSecret,
+          options.onSocketEvent,
+        ),
       timeout: options.timeout,
       retries: options.retries,
       signal: options.signal,

@@ -35,6 +35,7 @@ export interface AdminIo {
   error(line: string): void;
   /** Event log. */
   log: {
+    debug(event: string, fields?: Record<string, unknown>): void;
     info(event: string, fields?: Record<string, unknown>): void;
     warn(event: string, fields?: Record<string, unknown>): void;
   };
@@ -67,6 +68,8 @@ export async function runAdminCommand(
     clientSecret: options.clientSecret,
     signal: io.signal,
     factory,
+    onSocketEvent: (type, detail) =>
+      io.log.debug("socket_event", { endpoint: options.connect, type, detail }),
     onRetry: (info: RetryInfo) =>
       io.log.warn("retry", {
         endpoint: options.connect,

@@ -18,7 +18,7 @@ function io() {
   const sink: AdminIo = {
     print: (l) => out.push(l),
     error: (l) => err.push(l),
-    log: { info: (e) => events.push(e), warn: (e) => events.push(e) },
+    log: { debug: () => {}, info: (e) => events.push(e), warn: (e) => events.push(e) },
   };
   return { out, err, events, sink };
 }

@@ -6,7 +6,11 @@
  * @module
  */
 
-const SECRET_FLAG = /(--?[\w-]*(?:secret|password|passwd|token|key)[\w-]*)(=|\s+)(?!-)(\S+)/gi;
+const SECRET_FLAG = /(--?[\w-]*(?:secret|password|passwd|token|key)[\w-]*)(=|\s+)(\S+)/gi;
+/** A token that reads as the next flag (`--verbose`, `-v`), not as a value. */
+const FLAG_LIKE = /^--?[a-z][\w-]*$/i;
+/** CURVE keys in Z85 are 40 characters, and may start with `-` (it is in the alphabet). */
+const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 
 /**
  * Returns `command` with the values of secret-looking flags replaced by `***`.
@@ -18,5 +22,9 @@ const SECRET_FLAG = /(--?[\w-]*(?:secret|password|passwd|token|key)[\w-]*)(=|\s+
  * ```
  */
 export function redactSecrets(command: string): string {
-  return command.replace(SECRET_FLAG, (_m, flag: string, sep: string) => `${flag}${sep}***`);
+  return command.replace(
+    SECRET_FLAG,
+    (match, flag: string, sep: string, value: string) =>
+      sep !== "=" && FLAG_LIKE.test(value) && !Z85_KEY.test(value) ? match : `${flag}${sep}***`,
+  );
 }

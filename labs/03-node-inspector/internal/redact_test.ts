@@ -11,4 +11,11 @@ Deno.test("redact: values of secret-looking flags are hidden, everything else is
   assert.equal(redactSecrets("ssh-agent -k"), "ssh-agent -k", "a flag without a value stays");
   assert.equal(redactSecrets("app --key --verbose"), "app --key --verbose");
   assert.equal(redactSecrets("/usr/bin/keychain --list"), "/usr/bin/keychain --list");
+  // Z85 has '-' in its alphabet: a key may start with it and must still be hidden.
+  const dashKey = "-rU8Q}#9L0q(xv@3&uJ.kT2b!Wz*1mN+eY^4sA5d";
+  assert.equal(dashKey.length, 40);
+  assert.equal(redactSecrets(`agent --curve-secret ${dashKey} -v`), "agent --curve-secret *** -v");
+  const flagLikeKey = "--abcdefghijklmnopqrstuvwxyz0123456789ab";
+  assert.equal(redactSecrets(`agent --curve-secret ${flagLikeKey}`), "agent --curve-secret ***");
+  assert.equal(redactSecrets("app --token -x"), "app --token -x", "a short flag stays");
 });
