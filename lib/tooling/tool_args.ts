@@ -7,7 +7,7 @@
  */
 
 /**
- * Runs `parse` (which reads the arguments and throws on bad ones). `--help` or `-h` prints
+ * Runs `parse` (which reads `Deno.args` and throws on bad ones). `--help` or `-h` prints
  * `usage` and exits 0; an error prints `<tool>: error: <message>` and `usage`, exit 2.
  *
  * @example
@@ -21,10 +21,9 @@ export function parseToolArgs<T>(
   tool: string,
   usage: string,
   parse: () => T,
-  args: readonly string[] = Deno.args,
 ): T {
-  const dashDash = args.indexOf("--");
-  const flags = dashDash < 0 ? args : args.slice(0, dashDash);
+  const dashDash = Deno.args.indexOf("--");
+  const flags = dashDash < 0 ? Deno.args : Deno.args.slice(0, dashDash);
   if (flags.includes("--help") || flags.includes("-h")) {
     console.log(usage);
     Deno.exit(0);
