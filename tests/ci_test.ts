@@ -27,6 +27,7 @@ case "$*" in
   "--version") echo "deno 2.9.6 (fake)" ;;
   "fmt --check") exit "\${FAKE_FMT_RC:-0}" ;;
   "lint") exit "\${FAKE_LINT_RC:-0}" ;;
+  "check --doc lib/") exit "\${FAKE_DOC_RC:-0}" ;;
   "task test")
     echo "some test output"
     if [ -n "\${FAKE_SUMMARY:-}" ]; then echo "$FAKE_SUMMARY"; fi
@@ -110,10 +111,13 @@ Deno.test(".ci/run runs the checks in order and adds them to the test totals", a
     "fmt --check",
     "lint",
     "check .",
+    "check --doc lib/",
     "task sync --check",
     "task test",
   ]);
-  assert.equal(ci.lines.at(-1), "tests: 45 passed, 0 failed");
+  // 7 counted steps: system tools, install, fmt, lint, check, check --doc, sync --check.
+  assert.equal(ci.lines.at(-1), "tests: 47 passed, 0 failed");
+  assert.ok(ci.lines.includes("== deno check --doc lib/: ok"), ci.lines.join("\n"));
 });
 
 Deno.test(".ci/run counts a failed fmt/lint as a failed test and still prints the line", async () => {
@@ -122,17 +126,19 @@ Deno.test(".ci/run counts a failed fmt/lint as a failed test and still prints th
     FAKE_TEST_RC: "1",
     FAKE_FMT_RC: "1",
     FAKE_LINT_RC: "1",
+    FAKE_DOC_RC: "1",
   });
   assert.notEqual(ci.code, 0);
-  assert.equal(ci.lines.at(-1), "tests: 43 passed, 4 failed");
+  assert.equal(ci.lines.at(-1), "tests: 44 passed, 5 failed");
+  assert.ok(ci.lines.includes("== deno check --doc lib/: FAILED"), ci.lines.join("\n"));
 });
 
 Deno.test(".ci/run counts a test run without a summary line as a failure", async () => {
   const ci = await runCi({ FAKE_TEST_RC: "1" });
   assert.notEqual(ci.code, 0);
-  assert.equal(ci.lines.at(-1), "tests: 5 passed, 1 failed");
+  assert.equal(ci.lines.at(-1), "tests: 7 passed, 1 failed");
   const clean = await runCi({ FAKE_SUMMARY: "tests: 3 passed, 0 failed", FAKE_TEST_RC: "1" });
-  assert.equal(clean.lines.at(-1), "tests: 8 passed, 1 failed");
+  assert.equal(clean.lines.at(-1), "tests: 10 passed, 1 failed");
 });
 
 Deno.test(".ci/run installs Deno with npm when it is missing", async () => {
@@ -140,7 +146,7 @@ Deno.test(".ci/run installs Deno with npm when it is missing", async () => {
   assert.equal(ci.code, 0, ci.lines.join("\n"));
   assert.equal(ci.calls[0], "npm install -g deno@2.9.6");
   assert.equal(ci.calls.at(-1), "task test");
-  assert.equal(ci.lines.at(-1), "tests: 6 passed, 0 failed");
+  assert.equal(ci.lines.at(-1), "tests: 8 passed, 0 failed");
 });
 
 Deno.test(".ci/run falls back to npx when npm install -g fails", async () => {
@@ -153,5 +159,5 @@ Deno.test(".ci/run falls back to npx when npm install -g fails", async () => {
     "npx -y deno@2.9.6 eval",
     "--version",
   ]);
-  assert.equal(ci.lines.at(-1), "tests: 6 passed, 0 failed");
+  assert.equal(ci.lines.at(-1), "tests: 8 passed, 0 failed");
 });

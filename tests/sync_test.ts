@@ -107,6 +107,7 @@ Deno.test("sync generates the root tasks and keeps the rest of deno.json", async
       "bench",
       "bench:zmq",
       "check",
+      "new",
       "lab01",
       "lab01:server",
       "lab01:client",
@@ -181,11 +182,11 @@ Deno.test("sync generates each lab's run.ps1 and build.ps1 over deno task", asyn
     const run = await Deno.readTextFile(`${root}/labs/01-alpha/run.ps1`);
     assert.match(run, /\[ValidateSet\('alpha_server', 'server', 'client'\)\]/);
     assert.match(run, /'alpha_server' = 'server'/);
-    assert.match(run, /& deno task "lab01:\$\(\$aliases\[\$Role\]\)" @args/);
-    assert.match(run, /& deno task lab01 @args/);
-    assert.match(run, /& deno task build 01 @args/);
+    assert.match(run, /& deno task "lab01:\$\(\$aliases\[\$Role\]\)" @Rest/);
+    assert.match(run, /& deno task lab01 @Rest/);
+    assert.match(run, /& deno task build 01 @Rest/);
     const build = await Deno.readTextFile(`${root}/labs/05-beta/build.ps1`);
-    assert.match(build, /& deno task build 05 @args/);
+    assert.match(build, /& deno task build 05 @Rest/);
     // A lab folder without a manifest gets nothing.
     await assert.rejects(
       Deno.stat(`${root}/labs/07-no-manifest-yet/run.ps1`),
@@ -226,9 +227,12 @@ Deno.test("sync fills the README table with all 24 labs, status from the manifes
     );
     assert.match(
       rows[1],
-      /^\| 02 \| High-Volume Log Ingestion Pipeline +\| PUSH-PULL +\| — +\| planned +\|$/,
+      /^\| 02 \| High-Volume Log Ingestion Pipeline +\| Pipeline \(PUSH-PULL\) +\| — +\| planned +\|$/,
     );
-    assert.match(rows[23], /^\| 24 \| UDP beacons +\| UDP beacons \(ZRE\) +\| — +\| planned +\|$/);
+    assert.match(
+      rows[23],
+      /^\| 24 \| Autonomous Secure Beaconing +\| UDP Discovery \+ REP\/REQ +\| — +\| planned +\|$/,
+    );
   });
 });
 

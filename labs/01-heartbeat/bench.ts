@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { systemClock } from "@lib/async/mod.ts";
 import { Publisher, Subscriber, terminate } from "@lib/zmq/mod.ts";
 import { FleetMonitor } from "./internal/fleet_monitor.ts";
 import { FleetSimulator } from "./internal/fleet_simulator.ts";
@@ -69,8 +70,13 @@ async function run(handle: (frames: Uint8Array[]) => void): Promise<number> {
 }
 
 const raw = await run(() => {});
-const monitor = new FleetMonitor({ mode: "heartbeats", intervalMs: 1000, maxNodes: 10_000 });
-const ingest = await run((frames) => monitor.receive(decodeMessage(frames), performance.now()));
+const monitor = new FleetMonitor({
+  clock: systemClock,
+  mode: "heartbeats",
+  intervalMs: 1000,
+  maxNodes: 10_000,
+});
+const ingest = await run((frames) => monitor.receive(decodeMessage(frames)));
 await terminate();
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");

@@ -2,7 +2,9 @@
  * Lab 02 benchmark: lines per second end to end (log_collector --generate → N × log_parser
  * → storage_writer, real processes, until the collector has every batch acknowledged)
  * with 1 and 2 parsers, beside one process doing the same parse + anonymise work alone
- * on the same generated lines. Prints the pipeline's overhead ratio.
+ * on the same generated lines. Prints the pipeline's overhead ratio, and the
+ * anonymiser's time per byte on ordinary lines and on pathological 16 KB lines (runs of
+ * colons, dots, hex, `@`, long tokens: issue 9 #1), which must stay of the same order.
  *
  * Run: `deno run -A labs/02-log-pipeline/bench.ts [--lines N]` (default 200000).
  *
@@ -13,6 +15,7 @@ import { Anonymiser } from "./internal/anonymiser.ts";
 import { LogGenerator } from "./internal/generator.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 import { processBatch } from "./internal/line_parser.ts";
+import { PATHOLOGICAL_LINES } from "./testing.ts";
 
 const SECRET = "benchmark-secret-0123456789abcdef";
 const SEED = 11;
@@ -101,6 +104,26 @@ async function pipeline(parsers: number): Promise<number> {
   } finally {
     for (const w of workers) await w[Symbol.asyncDispose]();
   }
+}
+
+/** Scrub time per byte (ns) of `lines`, after a warm-up. */
+function scrubNsPerByte(lines: string[]): number {
+  const anon = new Anonymiser(SECRET);
+  for (const l of lines) anon.text(l);
+  const bytes = lines.reduce((n, l) => n + l.length, 0);
+  const started = performance.now();
+  for (let round = 0; round < 5; round++) for (const l of lines) anon.text(l);
+  return ((performance.now() - started) * 1e6) / (5 * bytes);
+}
+
+const ordinary = (() => {
+  const gen = new LogGenerator({ random: seededRandom(SEED), malformedRatio: 0 });
+  return Array.from({ length: 5000 }, () => gen.next());
+})();
+console.log("lab 02 anonymiser, time per byte (ns/B)");
+console.log(`  generated lines (mixed)        : ${scrubNsPerByte(ordinary).toFixed(1)}`);
+for (const [name, line] of PATHOLOGICAL_LINES) {
+  console.log(`  ${name.padEnd(31)}: ${scrubNsPerByte([line]).toFixed(1)}`);
 }
 
 const alone = baseline();

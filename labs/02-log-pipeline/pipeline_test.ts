@@ -4,9 +4,10 @@
  * the sink wrote and from the roles' JSON log events.
  */
 import assert from "node:assert/strict";
-import { type SpawnOptions, spawnRole, tempDir } from "@lib/testing/mod.ts";
+import { type SpawnOptions, spawnRole, tempDir, waitFor } from "@lib/testing/mod.ts";
 import { Anonymiser } from "./internal/anonymiser.ts";
 import { LogGenerator } from "./internal/generator.ts";
+import { PATHOLOGICAL_LINES } from "./testing.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 
 const SECRET = "integration-test-secret-0123456789";
@@ -74,6 +75,19 @@ async function stopSink(sink: Proc): Promise<Ev> {
   await sink.stop({ timeout: 10_000 });
   const line = await sink.stdoutLine((l: string) => l.includes('"stored"'), { timeout: 1000 });
   return JSON.parse(line);
+}
+
+/** Runs a collector over `collectorArgs` with one parser until it drained; returns the sink's counts. */
+async function storeAll(out: string, collectorArgs: string[], timeout = 60_000) {
+  const { sink, data, acks } = await startSink(out);
+  await using _s = sink;
+  const { collector, endpoint, run } = await startCollector(acks, collectorArgs);
+  await using _c = collector;
+  await using parser = await startParser(endpoint, data);
+  await collector.event("drained", undefined, { timeout });
+  assert.equal((await collector.wait()).code, 0);
+  await parser.stop();
+  return { run, collector, counts: await stopSink(sink) };
 }
 
 /** Asserts storage holds exactly `total` distinct line positions of `run`, each once. */
@@ -280,7 +294,8 @@ Deno.test("a collector killed with -9 resumes from its checkpoint: every input l
   ];
   const first = await startCollector(acks, args);
   await using _c1 = first.collector;
-  await using parser = await startParser(first.endpoint, data);
+  // The parser may hold the whole window (its credit): so freezing it strands all 8.
+  await using parser = await startParser(first.endpoint, data, ["--window", "8"]);
   await first.collector.event("stats", (e: Ev) => Number(e.acked_lines) >= 3_000, {
     timeout: 30_000,
   });
@@ -469,20 +484,7 @@ Deno.test("file input: no raw address or user name reaches storage; failures are
   );
   const total = lines.length + crafted.length + malformed.length;
   const out = `${dir.path}/out`;
-  const { sink, data, acks } = await startSink(out);
-  await using _s = sink;
-  const { collector, endpoint, run } = await startCollector(acks, [
-    "--input",
-    input,
-    "--batch-size",
-    "250",
-  ]);
-  await using _c = collector;
-  await using parser = await startParser(endpoint, data);
-  await collector.event("drained", undefined, { timeout: 60_000 });
-  assert.equal((await collector.wait()).code, 0);
-  await parser.stop();
-  const counts = await stopSink(sink);
+  const { run, counts } = await storeAll(out, ["--input", input, "--batch-size", "250"]);
   const { records, dead } = assertExactlyOnce(out, run, total, counts);
 
   const stored = [...Deno.readDirSync(out)].map((e) => Deno.readTextFileSync(`${out}/${e.name}`))
@@ -554,16 +556,19 @@ Deno.test("follow mode tails a directory: appended lines and new files are shipp
 });
 
 Deno.test("bad input on every socket is logged as bad_message and dropped", async () => {
-  const { Push, Router } = await import("@lib/zmq/mod.ts");
+  const { Dealer, Push, Router } = await import("@lib/zmq/mod.ts");
   await using dir = await tempDir();
   const { sink, data } = await startSink(dir.path);
   await using _s = sink;
-  await using fakeCollector = new Push({ linger: 0 });
+  await using fakeCollector = new Router({ linger: 0, routerMandatory: true });
   await fakeCollector.bind("tcp://127.0.0.1:*");
   await using parser = await startParser(fakeCollector.lastEndpoint!, data);
-  await fakeCollector.send(["LOGPIPE/1", "BATCH"]);
-  await fakeCollector.send(["LOGPIPE/1", "BATCH", new Uint8Array([0xc1, 0xff])]);
-  await fakeCollector.send(["HTTP/1.1", "GET", "/"]);
+  // The parser announces itself with a credit report: its routing id addresses it.
+  const [peer, , type] = await fakeCollector.receive();
+  assert.equal(new TextDecoder().decode(type), "CREDIT");
+  await fakeCollector.send([peer, "LOGPIPE/1", "BATCH"]);
+  await fakeCollector.send([peer, "LOGPIPE/1", "BATCH", new Uint8Array([0xc1, 0xff])]);
+  await fakeCollector.send([peer, "HTTP/1.1", "GET", "/"]);
   await parser.event("bad_message", (e: Ev) => e.reason === "expected 3 frames, got 2", {
     timeout: 10_000,
   });
@@ -586,18 +591,19 @@ Deno.test("bad input on every socket is logged as bad_message and dropped", asyn
   await using _c = collector;
   await collector.event("listening");
   // The collector's DEALER connects with its run id as routing id: address it directly.
-  let sent = false;
-  for (let i = 0; i < 100 && !sent; i++) {
-    try {
-      fakeSink.routerMandatory = true;
-      await fakeSink.send([run, "LOGPIPE/1", "ACK", "garbage"]);
-      sent = true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50)); // not connected yet: retry with a deadline
-    }
-  }
-  assert.ok(sent, "collector's ack socket connected");
+  // Until it is connected, routerMandatory makes the send fail (EHOSTUNREACH): retry.
+  fakeSink.routerMandatory = true;
+  await waitFor(
+    "the collector's ack socket to connect",
+    () => fakeSink.send([run, "LOGPIPE/1", "ACK", "garbage"]).then(() => true, () => false),
+    { intervalMs: 50 },
+  );
   await collector.event("bad_message", (e: Ev) => e.socket === "acks", { timeout: 10_000 });
+  // And on the collector's parser socket: a forged credit report.
+  await using fakeParser = new Dealer({ linger: 0 });
+  fakeParser.connect(String((await collector.event("listening")).endpoint));
+  await fakeParser.send(["LOGPIPE/1", "CREDIT", new Uint8Array([0xc1])]);
+  await collector.event("bad_message", (e: Ev) => e.socket === "parsers", { timeout: 10_000 });
   collector.closeStdin();
   await collector.event("drained", undefined, { timeout: 10_000 });
   await parser.stop();
@@ -605,10 +611,10 @@ Deno.test("bad input on every socket is logged as bad_message and dropped", asyn
 });
 
 Deno.test("a parser whose sink is unreachable still exits 0 on SIGTERM, giving its batch back", async () => {
-  const { Push } = await import("@lib/zmq/mod.ts");
+  const { Router } = await import("@lib/zmq/mod.ts");
   const { encodeBatch, newRunId } = await import("./internal/protocol.ts");
   await using dir = await tempDir();
-  await using fakeCollector = new Push({ linger: 0 });
+  await using fakeCollector = new Router({ linger: 0 });
   await fakeCollector.bind("tcp://127.0.0.1:*");
   // Nobody binds the sink endpoint: the parser's PUSH (immediate) has no peer, so its send waits.
   await using parser = await startParser(
@@ -621,9 +627,11 @@ Deno.test("a parser whose sink is unreachable still exits 0 on SIGTERM, giving i
       "2000",
     ],
   );
-  await fakeCollector.send(
-    encodeBatch({ run: newRunId(), seq: 0, lines: ["<13>1 - - - - - - hi"] }),
-  );
+  const [peer] = await fakeCollector.receive(); // its credit report
+  await fakeCollector.send([
+    peer,
+    ...encodeBatch({ run: newRunId(), seq: 0, lines: ["<13>1 - - - - - - hi"] }),
+  ]);
   await parser.event("batch_received");
   await parser.stop({ timeout: 5000 }); // exit code 0: the runtime's 2 s deadline was met
   assert.equal(parser.eventCount("batch_abandoned"), 1);
@@ -654,4 +662,223 @@ Deno.test("bad options exit 2 with one line; --help exits 0", async () => {
   await using help = await spawnRole("02", "storage_writer", ["--help"]);
   assert.equal((await help.wait()).code, 0);
   assert.ok(help.stdoutLines.some((l: string) => l.includes("--write-delay")));
+});
+
+// ---- issue 9 / issue 8 regressions -------------------------------------------------
+
+Deno.test("pathological 16 KB lines (colons, dots, hex, @, tokens) do not stall the pipeline (issue 9 #1); symlinked and non-UTF-8 files are read (#12, #15)", async () => {
+  await using dir = await tempDir();
+  const input = `${dir.path}/in`;
+  const store = `${dir.path}/store`;
+  Deno.mkdirSync(input);
+  Deno.mkdirSync(store);
+  const gen = new LogGenerator({ random: seededRandom(5), malformedRatio: 0 });
+  const pathological = PATHOLOGICAL_LINES.map(([, line]) => line);
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    lines.push(gen.next());
+    if (i % 100 === 0) lines.push(pathological[(i / 100) % pathological.length]);
+  }
+  Deno.writeTextFileSync(`${store}/real.log`, lines.join("\n") + "\n");
+  // Kubernetes style: the directory holds symlinks to the real files.
+  Deno.symlinkSync(`${store}/real.log`, `${input}/pod.log`);
+  // A Latin-1 line: stored, tagged invalid_utf8.
+  Deno.writeFileSync(
+    `${input}/latin1.log`,
+    new Uint8Array([
+      ...new TextEncoder().encode('{"msg":"caf'),
+      0xe9,
+      ...new TextEncoder().encode('"}\n'),
+    ]),
+  );
+  const total = lines.length + 1;
+  const out = `${dir.path}/out`;
+  // Before the fix one ":" line pinned the parser for minutes; now the run just completes.
+  const { run, collector, counts } = await storeAll(
+    out,
+    ["--input", input, "--batch-size", "100"],
+    120_000,
+  );
+  assert.equal(collector.eventCount("resend"), 0, "no batch was stuck long enough to be re-sent");
+  const { records } = assertExactlyOnce(out, run, total, counts);
+  const latin1 = records.find((r) => String(r.message).startsWith("caf"));
+  assert.deepEqual(latin1?.tags, ["invalid_utf8"]);
+  assert.equal(latin1?.message, "caf\uFFFD");
+});
+
+Deno.test("12,000 lines of ~14 KB with --batch-size 5000 are all stored: batches are capped by bytes (issue 9 #5)", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/big.log`;
+  const line = '{"level":"info","msg":"' + "payload ".repeat(1750) + '"}'; // ~14 KB
+  {
+    using f = Deno.openSync(file, { write: true, create: true });
+    const chunk = new TextEncoder().encode((line + "\n").repeat(500));
+    for (let i = 0; i < 24; i++) f.writeSync(chunk);
+  }
+  const out = `${dir.path}/out`;
+  const { sink, data, acks } = await startSink(out, ["--stats-interval", "1000"]);
+  await using _s = sink;
+  const { collector, endpoint, run } = await startCollector(acks, [
+    "--input",
+    file,
+    "--batch-size",
+    "5000",
+  ]);
+  await using _c = collector;
+  const parsers = await Promise.all([0, 1].map(() => startParser(endpoint, data)));
+  try {
+    // Before: every 70 MB batch was dropped by libzmq at the parser, 0 stored, resent forever.
+    await collector.event("drained", undefined, { timeout: 240_000 });
+    assert.equal((await collector.wait()).code, 0);
+    for (const p of parsers) await p.stop();
+    const counts = await stopSink(sink);
+    assert.equal(counts.stored, 12_000);
+    assert.equal(counts.dead_lettered, 0);
+    const ids = new Set<string>();
+    for (const name of Deno.readDirSync(out)) {
+      if (!name.name.startsWith("records-")) continue;
+      for (const l of Deno.readTextFileSync(`${out}/${name.name}`).split("\n")) {
+        if (l) ids.add(String(JSON.parse(l).event.id));
+      }
+    }
+    assert.equal(ids.size, 12_000);
+    for (const id of ids) assert.ok(id.startsWith(`${run}-`));
+  } finally {
+    for (const p of parsers) await p[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("a SIGSTOPped parser holds at most its window; the run completes with the other (issue 9 #11)", async () => {
+  await using dir = await tempDir();
+  const { sink, data, acks } = await startSink(dir.path);
+  await using _s = sink;
+  const { collector, endpoint, run } = await startCollector(acks, [
+    "--generate",
+    "40000",
+    "--batch-size",
+    "200",
+    "--ack-timeout",
+    "1000",
+  ]);
+  await using _c = collector;
+  const window = 2;
+  const stopped = await startParser(endpoint, data, [
+    "--window",
+    String(window),
+    "--log-level",
+    "debug",
+  ]);
+  await using _p = stopped;
+  const other = await startParser(endpoint, data, ["--window", String(window)]);
+  await using _o = other;
+  await stopped.event("batch_parsed", undefined, { timeout: 20_000 });
+  Deno.kill(stopped.pid, "SIGSTOP");
+  try {
+    await collector.event("drained", undefined, { timeout: 120_000 });
+    assert.equal((await collector.wait()).code, 0);
+    const stats = collector.events.filter((e: Ev) => e.event === "stats");
+    const most = Math.max(...stats.map((e: Ev) => Number(e.max_outstanding)));
+    assert.ok(
+      most <= window,
+      `the collector never had more than ${window} batches at one parser: ${most}`,
+    );
+  } finally {
+    const continued = new Date().toISOString();
+    Deno.kill(stopped.pid, "SIGCONT");
+    // What the stopped parser held is what it receives after it continues.
+    await stopped.event("batch_parsed", (e: Ev) => String(e.ts) >= continued, { timeout: 20_000 })
+      .catch(() => undefined);
+    await stopped.stop();
+    const afterwards = stopped.events.filter((e: Ev) =>
+      e.event === "batch_received" && String(e.ts) >= continued
+    );
+    assert.ok(afterwards.length <= window, `held ${afterwards.length} > window ${window}`);
+  }
+  await other.stop();
+  const counts = await stopSink(sink);
+  assertExactlyOnce(dir.path, run, 40_000, counts);
+});
+
+Deno.test("the sink refuses a PARSED batch with non-JSON records or an impossible seq (issue 9 #14)", async () => {
+  const { Push } = await import("@lib/zmq/mod.ts");
+  const { encodeParsed, newRunId } = await import("./internal/protocol.ts");
+  await using dir = await tempDir();
+  const { sink, data } = await startSink(dir.path);
+  await using _s = sink;
+  await using toSink = new Push({ linger: 1000 });
+  toSink.connect(data);
+  const run = newRunId();
+  const base = { run, lines: 1, count: 1, dead: [], parser: "forged" };
+  await toSink.send(encodeParsed({ ...base, seq: 0, records: "<script>not json\n" }));
+  await toSink.send(
+    encodeParsed({ ...base, seq: 2 ** 53 - 1, records: `{"event":{"id":"${run}-0-0"}}\n` }),
+  );
+  await sink.event("bad_message", (e: Ev) => /non-JSON/.test(String(e.reason)), {
+    timeout: 10_000,
+  });
+  await sink.event("bad_message", (e: Ev) => /seq/.test(String(e.reason)), { timeout: 10_000 });
+  const counts = await stopSink(sink);
+  assert.equal(counts.stored, 0);
+  assert.equal(readNdjson(dir.path, "records").length, 0);
+});
+
+Deno.test("--generate 0 runs until stopped (the demo never fails by finishing; issue 8)", async () => {
+  await using dir = await tempDir();
+  const { sink, data, acks } = await startSink(dir.path);
+  await using _s = sink;
+  const { collector, endpoint, run } = await startCollector(acks, [
+    "--generate",
+    "0",
+    "--rate",
+    "2000",
+  ]);
+  await using _c = collector;
+  await using parser = await startParser(endpoint, data);
+  // Past any finite default: still running, still acknowledged.
+  await collector.event("stats", (e: Ev) => Number(e.acked_lines) >= 3000, { timeout: 30_000 });
+  assert.equal(collector.eventCount("input_done"), 0);
+  await collector.stop({ timeout: 10_000 }); // SIGTERM: drains, exit 0
+  const line = await collector.stdoutLine((l: string) => l.includes('"drained"'));
+  const printed = JSON.parse(line);
+  assert.equal(printed.drained, true);
+  await parser.stop();
+  const counts = await stopSink(sink);
+  assertExactlyOnce(dir.path, run, printed.lines, counts);
+});
+
+Deno.test("bad paths and a short secret: one line, exit 2, before anything starts (issue 8)", async () => {
+  await using dir = await tempDir();
+  for (
+    const [role, args, pattern] of [
+      [
+        "log_collector",
+        ["--input", "/nonexistent/file.log"],
+        /'--input <paths>' argument '\/nonexistent\/file.log' is invalid\. expected a readable file, got "\/nonexistent\/file.log" \(does not exist\)/,
+      ],
+      [
+        "log_collector",
+        ["--input", `${dir.path},/nonexistent`],
+        /expected a readable file, got "\/nonexistent" \(does not exist\)/,
+      ],
+      [
+        "storage_writer",
+        ["--out-dir", "/etc/passwd/sub"],
+        /expected a writable directory, got "\/etc\/passwd\/sub" \(not a directory\)/,
+      ],
+      [
+        "storage_writer",
+        ["--out-dir", "/proc/nope"],
+        /expected a writable directory, got "\/proc\/nope"/,
+      ],
+      ["log_parser", ["--secret", "short"], /--secret: expected at least 16 bytes, got 5/],
+    ] as const
+  ) {
+    await using p = await spawnRole("02", role, [...args]);
+    assert.equal((await p.wait()).code, 2, `${role} ${args.join(" ")}`);
+    const lines = p.rawStderr.filter((l: string) => l.trim() !== "");
+    // One line: no `started`, no `listening`, no stack trace.
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], new RegExp(`^${role}: error: `));
+    assert.match(lines[0], pattern);
+  }
 });

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { percentiles } from "@lib/async/mod.ts";
 import { spawnRole } from "@lib/testing/mod.ts";
 import { Reply, Request } from "@lib/zmq/mod.ts";
 import { AdminClient } from "./internal/admin_client.ts";
@@ -23,15 +24,8 @@ interface Series {
 }
 
 function summarize(name: string, samples: number[], wallMs: number): Series {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return {
-    name,
-    rounds: samples.length,
-    perSecond: samples.length / (wallMs / 1000),
-    p50: at(0.5),
-    p99: at(0.99),
-  };
+  const [p50, p99] = percentiles(samples, [0.5, 0.99]);
+  return { name, rounds: samples.length, perSecond: samples.length / (wallMs / 1000), p50, p99 };
 }
 
 async function measure(

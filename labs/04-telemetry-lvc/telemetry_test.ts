@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { encode } from "@lib/codec/mod.ts";
-import { runOnce, spawnRole } from "@lib/testing/mod.ts";
+import { runOnce, spawnRole, waitFor } from "@lib/testing/mod.ts";
 import { Subscriber, XPublisher, XSubscriber } from "@lib/zmq/mod.ts";
 import {
   decodeHeader,
@@ -16,14 +16,22 @@ import {
   READING_SCHEMA,
 } from "./internal/protocol.ts";
 import { sensorTopic } from "./internal/sensor_simulator.ts";
+import {
+  ANY,
+  assertStopsInTime,
+  type Proc,
+  rssMiB,
+  startBroker,
+  startSource,
+  startTerminal,
+  zmtpPeer,
+} from "./testing.ts";
 
-const ANY = "tcp://127.0.0.1:*";
 const REPLAY_DEADLINE_MS = 100;
 const te = new TextEncoder();
 const td = new TextDecoder();
 
 type Event = Record<string, unknown>;
-type Proc = Awaited<ReturnType<typeof spawnRole>>;
 
 interface UpdateLine {
   type: "update";
@@ -35,51 +43,6 @@ interface UpdateLine {
   payload_bytes: number;
   latency_ms: number;
   since_subscribe_ms: number;
-}
-
-/** Polls `check` every 20 ms until it returns a truthy value or the deadline passes. */
-async function waitFor<T>(what: string, check: () => T | undefined | false, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Starts a broker on ephemeral ports; returns it with its two real endpoints. */
-async function startBroker(args: string[] = []) {
-  const proc = await spawnRole("04", "lvc_broker", [
-    "--frontend",
-    ANY,
-    "--backend",
-    ANY,
-    "--stats-interval",
-    "100",
-    ...args,
-  ]);
-  const frontend = String((await proc.event("listening", (e) => e.socket === "frontend")).endpoint);
-  const backend = String((await proc.event("listening", (e) => e.socket === "backend")).endpoint);
-  return { proc, frontend, backend };
-}
-
-/** Starts a source connected to the broker's frontend. */
-function startSource(frontend: string, args: string[]) {
-  return spawnRole("04", "telemetry_source", ["--connect", frontend, ...args]);
-}
-
-/** Starts a terminal in --json mode subscribed to `topics`. */
-function startTerminal(backend: string, topics: string[], args: string[] = []) {
-  return spawnRole("04", "analyst_terminal", [
-    "--connect",
-    backend,
-    ...topics.flatMap((t) => ["--topic", t]),
-    "--json",
-    "--refresh",
-    "100",
-    ...args,
-  ]);
 }
 
 function updates(term: Proc): UpdateLine[] {
@@ -472,16 +435,11 @@ Deno.test("bad input is logged as bad_message, never forwarded, never cached", a
   await pub.send([te.encode("good/1"), header, new Uint8Array([1, 2, 3])]);
   const frames = await sub.receive();
   assert.equal(td.decode(frames[0]), "good/1", "the first message through is the good one");
-  await waitFor("6 bad_message events", () => broker.eventCount("bad_message") >= 6);
+  // One line per reason and 5 s window (rate-limited), every one counted in stats.
+  await waitFor("4 bad_message events", () => broker.eventCount("bad_message") >= 4);
   const reasons = broker.events.filter((e) => e.event === "bad_message").map((e) => e.reason);
-  assert.deepEqual(reasons, [
-    "frame_count",
-    "frame_count",
-    "bad_header",
-    "bad_header",
-    "oversize",
-    "bad_topic",
-  ]);
+  assert.deepEqual(reasons, ["frame_count", "bad_header", "oversize", "bad_topic"]);
+  await broker.event("stats", (e) => Number(e.bad) === 6);
 
   // Garbage on the subscriber side (an XSUB may send anything): logged, dropped.
   await using xsub = new XSubscriber();
@@ -632,7 +590,7 @@ Deno.test("interop: a zeromq.js PUB upstream and a zeromq.js SUB downstream", as
     const original = await waitFor(
       `zeromq.js "sent" line of seq ${u.seq}`,
       () => nodePub.of("sent").find((s) => s.topic === u.topic && s.seq === u.seq),
-      5000,
+      { timeoutMs: 5000 },
     );
     assert.equal(u.value, original.value);
   }
@@ -650,7 +608,8 @@ Deno.test("interop: a zeromq.js PUB upstream and a zeromq.js SUB downstream", as
     "--log-level",
     "debug",
   ]);
-  await brokerReceived(broker, 20);
+  // Every deno/ topic cached (3 node/ topics + 4 deno/ ones) before the late joiner comes.
+  await broker.event("stats", (e) => Number(e.cache_entries) >= 7);
   await using nodeSub = new NodePeer(["sub", backend, "deno/"]);
   await waitFor(
     "zeromq.js SUB to get replays and live updates",
@@ -699,4 +658,173 @@ Deno.test("roles: --help exits 0; bad options exit 2 with one line", async () =>
   const badTerminal = await runOnce("04", "analyst_terminal", ["--topic", "x".repeat(300)]);
   assert.equal(badTerminal.code, 2);
   assert.match(badTerminal.stderr, /expected a topic prefix of at most 256 bytes, got 300 bytes/);
+  const badPrefix = await runOnce("04", "lvc_broker", [
+    "--max-prefix-bytes",
+    "8",
+    "--upstream-prefix",
+    "plant-a/temperature/",
+  ]);
+  assert.equal(badPrefix.code, 2, "checked in validate, before any socket opens");
+  assert.match(badPrefix.stderr, /expected every --upstream-prefix within --max-prefix-bytes 8/);
+});
+
+Deno.test("--help shows one honest default per repeatable option", async () => {
+  const cases: [string, RegExp[]][] = [
+    ["lvc_broker", [
+      /default: tcp:\/\/127\.0\.0\.1:5541 if\s+no --upstream/,
+      /default:\s+every topic/,
+    ]],
+    ["analyst_terminal", [/default: tcp:\/\/127\.0\.0\.1:5542/, /default: every topic/]],
+    ["telemetry_source", [/default: tcp:\/\/127\.0\.0\.1:5541 if no --bind/]],
+  ];
+  for (const [role, defaults] of cases) {
+    const help = await runOnce("04", role, ["--help"]);
+    assert.equal(help.code, 0);
+    const text = help.stdout.replace(/\s+/g, " ");
+    assert.doesNotMatch(text, /default: \[\]/, `${role}: no "(default: [])" beside a real default`);
+    assert.doesNotMatch(text, /\(repeatable; default/, `${role}: one default, not two`);
+    for (const d of defaults) assert.match(text, new RegExp(d.source.replace(/\\s\+/g, " ")));
+    assert.match(text, /repeatable or comma-separated/);
+  }
+});
+
+/** `n` distinct subscription frames (0x01 + prefix) of `bytes` prefix bytes, from `start`. */
+function* distinctSubscriptions(start: number, n: number, bytes: number): Generator<Uint8Array> {
+  for (let i = start; i < start + n; i++) {
+    const frame = new Uint8Array(bytes + 1).fill(0x78); // "x" padding
+    frame[0] = 1;
+    frame.set(te.encode(`flood/${i}/`), 1);
+    yield frame;
+  }
+}
+
+Deno.test("100,000 long subscriptions: libzmq drops the sender, RSS stays flat, SIGTERM works", async () => {
+  const { proc: broker, frontend, backend } = await startBroker(["--shutdown-timeout", "3000"]);
+  await using _broker = broker;
+  await using source = await startSource(frontend, ["--rate", "50", "--sensors", "5"]);
+  await source.event("publishing");
+  const before = { broker: rssMiB(broker.pid), source: rssMiB(source.pid) };
+  // 200-byte prefixes (the campaign's flood) > --max-prefix-bytes 128: the broker's libzmq
+  // drops the connection at the first one; a hostile peer reconnects and goes on.
+  let offered = 0;
+  const until = Date.now() + 20_000;
+  while (offered < 100_000 && Date.now() < until) {
+    await using peer = await zmtpPeer(backend, "XSUB");
+    offered += Math.max(1, await peer.sendAll(distinctSubscriptions(offered, 20_000, 200)));
+  }
+  // Anything that got through would be in the broker's counters by now.
+  const stats = await broker.event("stats", (e) => Number(e.received) > 0);
+  const after = { broker: rssMiB(broker.pid), source: rssMiB(source.pid) };
+  assert.equal(stats.subscribed_prefixes, 0);
+  assert.ok(
+    after.broker - before.broker < 100,
+    `broker RSS ${before.broker} -> ${after.broker} MiB`,
+  );
+  assert.ok(
+    after.source - before.source < 100,
+    `source RSS ${before.source} -> ${after.source} MiB`,
+  );
+  assert.equal(source.eventCount("subscription", (e) => String(e.prefix).startsWith("flood/")), 0);
+  console.log(
+    `flood of ${offered} long subscriptions: broker RSS ${before.broker.toFixed(0)} -> ${
+      after.broker.toFixed(0)
+    } MiB, source ${before.source.toFixed(0)} -> ${after.source.toFixed(0)} MiB`,
+  );
+  await assertStopsInTime(broker, 3000);
+  await source.stop();
+});
+
+Deno.test("distinct subscriptions past --max-subscriptions are refused, counted, freed on leave", async () => {
+  const { proc: broker, frontend, backend } = await startBroker([
+    "--max-subscriptions",
+    "1000",
+    "--shutdown-timeout",
+    "3000",
+  ]);
+  await using _broker = broker;
+  await using source = await startSource(frontend, ["--rate", "50", "--sensors", "5"]);
+  await source.event("publishing");
+  const before = rssMiB(broker.pid);
+  const peer = await zmtpPeer(backend, "XSUB");
+  try {
+    assert.equal(await peer.sendAll(distinctSubscriptions(0, 20_000, 32)), 20_000);
+    const full = await broker.event(
+      "stats",
+      (e) => Number(e.subscriptions_refused) === 19_000,
+      { timeout: 60_000 },
+    );
+    assert.equal(full.subscribed_prefixes, 1000);
+    // Only the accepted ones went upstream: the source saw 1000 (+ the broker's own "").
+    await waitFor(
+      "1000 forwarded subscriptions at the source",
+      () => source.eventCount("subscription", (e) => e.subscribe === true) >= 1001,
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(source.eventCount("subscription", (e) => e.subscribe === true), 1001);
+    // libzmq keeps its own record of the peer's 20,000 prefixes until it leaves; the
+    // broker's state is bounded: well under 150 MiB for all of it.
+    const growth = rssMiB(broker.pid) - before;
+    assert.ok(growth < 150, `broker RSS grew ${growth.toFixed(0)} MiB`);
+    // Refusals are logged once per reason and window, not once each.
+    assert.ok(broker.eventCount("subscription_refused") <= 3);
+    assert.equal(
+      broker.eventCount("subscribed", (e) => String(e.prefix).startsWith("flood/")),
+      1000,
+    );
+  } finally {
+    peer.close();
+  }
+  // The peer left: every prefix of it is released here and upstream.
+  const freed = await broker.event(
+    "stats",
+    (e) => Number(e.subscribed_prefixes) === 0 && Number(e.unsubscriptions) >= 20_000,
+    { timeout: 60_000 },
+  );
+  assert.equal(freed.subscriptions_refused, 19_000);
+  await waitFor(
+    "1000 cancels at the source",
+    () => source.eventCount("subscription", (e) => e.subscribe === false) >= 1000,
+    { timeoutMs: 30_000 },
+  );
+  await assertStopsInTime(broker, 3000);
+  await source.stop();
+});
+
+Deno.test("under a flood from a source, stats keep coming and SIGTERM is honoured in time", async () => {
+  const { proc: broker, frontend } = await startBroker([
+    "--stats-interval",
+    "1000",
+    "--shutdown-timeout",
+    "3000",
+  ]);
+  await using _broker = broker;
+  // As fast as the source can: a continuous flood on the broker's frontend.
+  await using source = await startSource(frontend, ["--rate", "0", "--sensors", "1000"]);
+  await source.event("publishing");
+  await brokerReceived(broker, 20_000, 30_000);
+  const seen = broker.eventCount("stats");
+  await waitFor(
+    "3 more stats lines under the flood",
+    () => broker.eventCount("stats") >= seen + 3,
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  const { stoppingMs, exitMs } = await assertStopsInTime(broker, 3000);
+  console.log(`broker under flood: stopping after ${stoppingMs} ms, exit after ${exitMs} ms`);
+  await source.stop();
+});
+
+Deno.test("a bad publisher flooding 10,000 bad updates gets a few bad_message lines", async () => {
+  const { proc: broker, frontend } = await startBroker();
+  await using _broker = broker;
+  await using pub = new XPublisher({ sendHighWaterMark: 0 }); // no HWM drops here
+  pub.connect(frontend);
+  await pub.receive(); // the broker's subscription: sends now reach it
+  const header = encodeHeader({ seq: 1, ts: Date.now(), units: "x", schema: "opaque" });
+  for (let i = 0; i < 10_000; i++) await pub.send([te.encode(`bad/${i}`), header]);
+  await broker.event("stats", (e) => Number(e.bad) === 10_000, { timeout: 30_000 });
+  const lines = broker.eventCount("bad_message");
+  assert.ok(lines >= 1 && lines <= 5, `expected 1..5 bad_message lines, got ${lines}`);
+  await broker.stop();
 });

@@ -6,93 +6,24 @@
 import assert from "node:assert/strict";
 import { Dealer, Request } from "@lib/zmq/mod.ts";
 import { encode } from "@lib/codec/mod.ts";
-import { type RoleProcess, runOnce, spawnRole, tempDir } from "@lib/testing/mod.ts";
+import { runOnce, spawnRole, tempDir } from "@lib/testing/mod.ts";
 import { ChainStore } from "./internal/chain_store.ts";
-import { parseEntry } from "./internal/hash_chain.ts";
 import { decodeReply, encodeRequest, WORKER_HEADER } from "./internal/protocol.ts";
-
-const LAB = "05";
-const ANY = "tcp://127.0.0.1:*";
-
-function hexId(text: string): string {
-  return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The gateway's bound endpoints, from its `listening` events. */
-async function endpointsOf(gateway: RoleProcess): Promise<{ frontend: string; backend: string }> {
-  const endpoint = async (socket: string) =>
-    String((await gateway.event("listening", (e) => e.socket === socket)).endpoint);
-  return { frontend: await endpoint("frontend"), backend: await endpoint("backend") };
-}
-
-function spawnGateway(args: string[] = []): Promise<RoleProcess> {
-  return spawnRole(LAB, "audit_gateway", ["--frontend", ANY, "--backend", ANY, ...args]);
-}
-
-async function spawnWorker(
-  gateway: RoleProcess,
-  backend: string,
-  chain: string,
-  identity: string,
-  args: string[] = [],
-): Promise<RoleProcess> {
-  const worker = await spawnRole(LAB, "archival_worker", [
-    "--gateway",
-    backend,
-    "--chain",
-    chain,
-    "--identity",
-    identity,
-    ...args,
-  ]);
-  await gateway.event("worker_ready", (e) => e.worker === hexId(identity));
-  return worker;
-}
-
-interface Ack {
-  id: string;
-  seq: number;
-  hash: string;
-}
-
-/** Reads the chain: id → entry; asserts every id appears once. */
-async function readChain(path: string): Promise<Map<string, Ack>> {
-  const text = await Deno.readTextFile(path);
-  const byId = new Map<string, Ack>();
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const entry = parseEntry(line);
-    assert.ok(!byId.has(entry.id), `id ${entry.id} is in the chain twice`);
-    byId.set(entry.id, { id: entry.id, seq: entry.seq, hash: entry.hash });
-  }
-  return byId;
-}
-
-async function readAcks(path: string): Promise<Ack[]> {
-  const text = await Deno.readTextFile(path);
-  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
-
-/** Every ack a client got is in the chain with the same seq and hash. */
-function assertAcksInChain(acks: Ack[], chain: Map<string, Ack>): void {
-  for (const ack of acks) {
-    const entry = chain.get(ack.id);
-    assert.ok(entry, `acked id ${ack.id} is missing from the chain`);
-    assert.deepEqual([entry.seq, entry.hash], [ack.seq, ack.hash], `ack of ${ack.id} differs`);
-  }
-}
-
-async function verify(chain: string): Promise<{ code: number; stdout: string }> {
-  const { code, stdout } = await runOnce(LAB, "archival_worker", ["verify", chain]);
-  return { code, stdout };
-}
-
-async function clientSummary(client: RoleProcess, timeout = 60_000) {
-  const summary = await client.event("summary", undefined, { timeout });
-  const status = await client.wait();
-  assert.equal(status.code, 0, `client exited ${status.code}\n${client.tail()}`);
-  return summary;
-}
+import {
+  type Ack,
+  assertAcksInChain,
+  clientSummary,
+  endpointsOf,
+  hexId,
+  invalidRequests,
+  LAB,
+  readAcks,
+  readChain,
+  spawnFlooder,
+  spawnGateway,
+  spawnWorker,
+  verify,
+} from "./testing.ts";
 
 Deno.test("1,000 concurrent DEALER clients x 10 records: each acked once and once in the chain", async () => {
   await using dir = await tempDir();
@@ -461,4 +392,215 @@ Deno.test("bad options exit 2 with one line; verify of a missing file exits 2", 
   const missing = await runOnce(LAB, "archival_worker", ["verify", "/nonexistent/audit.log"]);
   assert.equal(missing.code, 2);
   assert.ok(missing.events.some((e) => e.event === "cannot_read"), "expected a cannot_read event");
+});
+
+Deno.test("issue 9 #3: with its frontend flooded from another process, the gateway logs stopping within 1 s of SIGTERM and exits in time", async () => {
+  await using gateway = await spawnGateway(["--shutdown-timeout", "3000"]);
+  const { frontend } = await endpointsOf(gateway);
+  await using flooder = await spawnFlooder(frontend, "garbage");
+  await flooder.event("flood_stats", (e) => Number(e.sent) >= 20_000, { timeout: 30_000 });
+  const signalled = Date.now();
+  // Settled either way: a stop that fails is reported after the stopping check.
+  const stopping = gateway.stop({ timeout: 10_000 }).then(() => null, (error) => error);
+  const event = await gateway.event("stopping", undefined, { timeout: 10_000 });
+  const stoppingAfterMs = Date.parse(String(event.ts)) - signalled;
+  const stopError = await stopping;
+  if (stopError) throw stopError;
+  const exitedAfterMs = Date.now() - signalled;
+  assert.ok(stoppingAfterMs < 1000, `stopping came ${stoppingAfterMs} ms after SIGTERM`);
+  assert.ok(exitedAfterMs < 3000 + 1000, `exit came ${exitedAfterMs} ms after SIGTERM`);
+  console.log(`flood: stopping after ${stoppingAfterMs} ms, exit after ${exitedAfterMs} ms`);
+  await flooder.kill();
+});
+
+Deno.test("issue 9 #4: a garbage flooder beside 10 honest clients keeps their p99 within 5x (+1 s) of the unflooded run", async () => {
+  await using dir = await tempDir();
+  const chain = `${dir.path}/audit.log`;
+  await using gateway = await spawnGateway(["--stats-interval", "200"]);
+  const { frontend, backend } = await endpointsOf(gateway);
+  await using w1 = await spawnWorker(gateway, backend, chain, "w1");
+  await using w2 = await spawnWorker(gateway, backend, chain, "w2");
+  const honest = async (prefix: string) => {
+    await using client = await spawnRole(LAB, "audit_client", [
+      "--gateway",
+      frontend,
+      "--clients",
+      "10",
+      "--records",
+      "100",
+      "--window",
+      "10",
+      "--timeout",
+      "60000",
+      "--id-prefix",
+      prefix,
+    ]);
+    return await clientSummary(client, 120_000);
+  };
+  const quiet = await honest("quiet");
+  await using flooder = await spawnFlooder(frontend, "garbage");
+  await flooder.event("flood_stats", (e) => Number(e.sent) >= 20_000, { timeout: 30_000 });
+  const flooded = await honest("flooded");
+  const garbage = Number(
+    (await flooder.event("flood_stats", (e) => Number(e.sent) > 20_000)).sent,
+  );
+  console.log(
+    `honest p99 beside ${garbage} garbage messages: quiet ${quiet.p99_ms} ms, beside a garbage flood ${flooded.p99_ms} ms ` +
+      `(elapsed ${quiet.elapsed_ms} / ${flooded.elapsed_ms} ms)`,
+  );
+  await flooder.kill();
+  assert.equal(flooded.acked, 1000);
+  assert.ok(garbage > 0);
+  const bound = 5 * Number(quiet.p99_ms) + 1000;
+  assert.ok(
+    Number(flooded.p99_ms) <= bound,
+    `p99 beside the flood ${flooded.p99_ms} ms, expected at most ${bound} ms`,
+  );
+  assert.equal(w1.eventCount("gateway_silent") + w2.eventCount("gateway_silent"), 0);
+  // issue 9 #18: the flood is summarised, not logged line by line.
+  assert.ok(gateway.eventCount("bad_message") <= 10, `${gateway.eventCount("bad_message")} lines`);
+  assert.ok(gateway.eventCount("peer_throttled") >= 1, "the flooder was never throttled");
+  await Promise.all([w1.stop(), w2.stop(), gateway.stop()]);
+});
+
+Deno.test("issue 9 #7, #16, #20: invalid UTF-8 ids, __proto__, repeated keys and oversize requests get invalid by id", async () => {
+  await using gateway = await spawnGateway();
+  const { frontend } = await endpointsOf(gateway);
+  const client = new Dealer({ linger: 0, receiveTimeout: 10_000 });
+  try {
+    client.connect(frontend);
+    for (const { body, reason } of invalidRequests()) {
+      await client.send([new Uint8Array(0), body]);
+      const reply = decodeReply((await client.receive()).at(-1)!);
+      assert.equal(reply.status, "invalid");
+      assert.match((reply as { reason: string }).reason, reason);
+    }
+  } finally {
+    client.close();
+  }
+  await gateway.stop();
+});
+
+Deno.test("issue 9 #8: a forged ACK from another backend peer never reaches the client", async () => {
+  await using dir = await tempDir();
+  const chain = `${dir.path}/audit.log`;
+  await using gateway = await spawnGateway(["--stats-interval", "50"]);
+  const { frontend, backend } = await endpointsOf(gateway);
+  // The real worker holds the record for a while (slow disk).
+  await using worker = await spawnWorker(gateway, backend, chain, "w1", ["--delay", "1500"]);
+  const client = new Dealer({ linger: 0, receiveTimeout: 15_000 });
+  const forger = new Dealer({ linger: 0, routingId: "mallory" });
+  const registered = new Dealer({ linger: 0, routingId: "eve" });
+  const forged = encode([{ id: "victim-1", seq: 999, hash: "f".repeat(64), duplicate: false }]);
+  try {
+    client.connect(frontend);
+    forger.connect(backend);
+    registered.connect(backend);
+    await client.send([new Uint8Array(0), encodeRequest({ id: "victim-1", record: { a: 1 } })]);
+    // Dispatched to w1 (in flight, nothing queued) before anyone else registers.
+    await gateway.event("stats", (e) => e.inflight === 1 && e.queued === 0);
+    // An unregistered DEALER acks it: refused.
+    await forger.send([WORKER_HEADER, "ACK", forged]);
+    await gateway.event("bad_message", (e) => /unregistered worker/.test(String(e.reason)));
+    // A registered worker that was never given it: refused too.
+    await registered.send([WORKER_HEADER, "READY", encode({ capacity: 1 })]);
+    await gateway.event("worker_ready", (e) => e.worker === hexId("eve"));
+    await registered.send([WORKER_HEADER, "ACK", forged]);
+    await gateway.event(
+      "bad_message",
+      (e) => /not dispatched to this worker/.test(String(e.reason)),
+    );
+    const reply = decodeReply((await client.receive()).at(-1)!);
+    assert.equal(reply.status, "ok");
+    assert.notEqual((reply as { seq: number }).seq, 999, "the forged ack reached the client");
+    const entries = await readChain(chain);
+    assert.deepEqual(entries.get("victim-1")?.seq, (reply as { seq: number }).seq);
+  } finally {
+    client.close();
+    forger.close();
+    registered.close();
+  }
+  await Promise.all([worker.stop(), gateway.stop()]);
+});
+
+Deno.test("issue 9 #9: records held by a live worker that never acks time out, go to another worker, and it is quarantined", async () => {
+  await using dir = await tempDir();
+  const chain = `${dir.path}/audit.log`;
+  await using gateway = await spawnGateway(["--record-timeout", "500", "--heartbeat", "100"]);
+  const { frontend, backend } = await endpointsOf(gateway);
+  // A peer that registers and heartbeats, but never acks.
+  const stuck = new Dealer({ linger: 0, routingId: "stuck" });
+  stuck.connect(backend);
+  const beat = setInterval(() => void stuck.send([WORKER_HEADER, "HB"]).catch(() => {}), 100);
+  const drain = (async () => {
+    for await (const _ of stuck) { /* records are taken and never acked */ }
+  })().catch(() => {});
+  try {
+    await stuck.send([WORKER_HEADER, "READY", encode({ capacity: 10 })]);
+    await gateway.event("worker_ready", (e) => e.worker === hexId("stuck"));
+    await using client = await spawnRole(LAB, "audit_client", [
+      "--gateway",
+      frontend,
+      "--records",
+      "20",
+      "--timeout",
+      "60000",
+    ]);
+    const quarantined = await gateway.event(
+      "worker_quarantined",
+      (e) => e.worker === hexId("stuck"),
+      {
+        timeout: 10_000,
+      },
+    );
+    assert.equal(quarantined.records, 10);
+    await using worker = await spawnWorker(gateway, backend, chain, "w1");
+    const summary = await clientSummary(client);
+    assert.equal(summary.acked, 20);
+    assert.equal(summary.resends, 0, "the gateway, not the client's timeout, recovered them");
+    assert.equal((await readChain(chain)).size, 20);
+    assert.equal(gateway.eventCount("worker_lost", (e) => e.worker === hexId("stuck")), 0);
+    await Promise.all([worker.stop()]);
+  } finally {
+    clearInterval(beat);
+    stuck.close();
+    await drain;
+  }
+  await gateway.stop();
+});
+
+Deno.test("issue 9 #6: a worker refuses a log whose committed tail was corrupted; verify names the seq", async () => {
+  await using dir = await tempDir();
+  const chain = `${dir.path}/audit.log`;
+  {
+    await using store = await ChainStore.open(chain);
+    await store.append(Array.from({ length: 6 }, (_, i) => ({ id: `r${i + 1}`, record: { i } })));
+  }
+  const corrupted = (await Deno.readTextFile(chain)).slice(0, -1) + " ";
+  await Deno.writeTextFile(chain, corrupted);
+  const report = await verify(chain);
+  assert.equal(report.code, 1);
+  assert.match(report.stdout, /^bad record at seq 6 \(line 6\)/);
+  const worker = await runOnce(LAB, "archival_worker", [
+    "--chain",
+    chain,
+    "--gateway",
+    "tcp://127.0.0.1:1",
+  ]);
+  assert.equal(worker.code, 1);
+  const damaged = worker.events.find((e) => e.event === "chain_damaged");
+  assert.equal(damaged?.seq, 6);
+  assert.equal(await Deno.readTextFile(chain), corrupted, "the worker changed the log");
+});
+
+Deno.test("issue 8: audit_client --acks-out in a missing directory: one line, exit 2, before anything opens", async () => {
+  const result = await runOnce(LAB, "audit_client", ["--acks-out", "/nonexistent/dir/a.ndjson"]);
+  assert.equal(result.code, 2);
+  assert.equal(result.events.length, 0, "the role started before checking the path");
+  const lines = result.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(
+    lines[0],
+    /^audit_client: error: option '--acks-out <file>' argument "\/nonexistent\/dir\/a\.ndjson" is invalid\. expected a writable file, got a path whose directory "\/nonexistent\/dir" does not exist$/,
+  );
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Packr } from "msgpackr/pack";
 import { BadMessageError, decode, encode, type Infer, is, s, validate } from "./mod.ts";
 
 const Heartbeat = s.object({
@@ -63,7 +64,7 @@ Deno.test("codec: reasons name the path, what was expected and what was got", ()
   );
   assert.equal(
     reason(() => decode(encode([1]), Heartbeat)),
-    "expected object, got an array of 1 items",
+    "expected object, got an array of 1 item",
   );
   assert.equal(
     reason(() => validate({ "a b": { c: 1 } }, s.record(s.object({ c: s.string() })))),
@@ -130,7 +131,7 @@ Deno.test("codec: garbage never throws anything but BadMessageError", () => {
     }
   }
   assert.equal(
-    reason(() => decode(new Uint8Array([0x01, 0x02]), s.int())).startsWith("expected msgpack"),
+    reason(() => decode(new Uint8Array([0x01, 0x02]), s.int())).startsWith("expected one msgpack"),
     true,
   );
 });
@@ -152,4 +153,96 @@ Deno.test("codec: __proto__ keys cannot pollute prototypes", () => {
     assert.ok(error instanceof BadMessageError);
   }
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+Deno.test("codec: every decode error says in words what was expected and what arrived", () => {
+  const Shape = s.object({ a: s.int() });
+  const hex = (text: string) => new Uint8Array(text.split(" ").map((h) => parseInt(h, 16)));
+  const cases: [string, Uint8Array, string][] = [
+    [
+      "a lone 0xC1",
+      hex("c1"),
+      "expected standard MessagePack, got the reserved byte 0xC1 (never used in MessagePack)",
+    ],
+    [
+      "0xC1 as a map value",
+      hex("81 a1 61 c1"),
+      "a: expected standard MessagePack, got the reserved byte 0xC1 (never used in MessagePack)",
+    ],
+    [
+      "0xC1 deep inside",
+      hex("81 a1 61 91 c1"),
+      "a[0]: expected standard MessagePack, got the reserved byte 0xC1 (never used in MessagePack)",
+    ],
+    [
+      "a truncated string",
+      hex("a5 61"),
+      "expected a complete msgpack value, got 2 bytes that end in the middle of one",
+    ],
+    [
+      "a truncated map",
+      hex("81"),
+      "expected a complete msgpack value, got 1 byte that ends in the middle of one",
+    ],
+    [
+      "a map claiming 4 G entries",
+      hex("df ff ff ff ff"),
+      "expected a complete msgpack value, got 5 bytes that end in the middle of one",
+    ],
+    [
+      "trailing bytes",
+      hex("80 00"),
+      "expected one msgpack value, got 2 bytes with more data after the first value",
+    ],
+    [
+      "an unknown extension",
+      hex("d4 01 00"),
+      "expected standard MessagePack, got extension type 1",
+    ],
+    [
+      "msgpackr's own Set extension",
+      new Packr({ moreTypes: true, useRecords: false }).pack({ a: new Set([1]) }),
+      "a: expected standard MessagePack, got an extension value (a set)",
+    ],
+    [
+      "msgpackr's own Error extension",
+      new Packr({ moreTypes: true, useRecords: false }).pack(new Error("x")),
+      "expected standard MessagePack, got an extension value (an error object)",
+    ],
+    ["binary data", hex("c4 01 00"), "expected object, got 1 byte of binary data"],
+    ["nil", hex("c0"), "expected object, got null"],
+    ["an array", hex("92 01 02"), "expected object, got an array of 2 items"],
+    ["a timestamp", hex("d6 ff 00 00 00 01"), "expected object, got a timestamp"],
+    [
+      "a uint64 beyond 2^53",
+      hex("81 a1 61 cf ff ff ff ff ff ff ff ff"),
+      "a: expected integer, got the integer 18446744073709551615 (too large for a number)",
+    ],
+    ["a missing key", hex("80"), "a: expected integer, got nothing"],
+    ["an empty frame", new Uint8Array(), "expected msgpack bytes, got an empty frame"],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    const got = reason(() => decode(bytes, Shape));
+    assert.equal(got, expected, name);
+    // No decoder internals: no JSON dumps, no msgpackr names.
+    assert.ok(!/[{}]|msgpackr|C1Type|MessagePack data/.test(got), `${name}: ${got}`);
+  }
+  assert.equal(
+    reason(() => decode("text" as unknown as Uint8Array, Shape)),
+    'expected msgpack bytes, got "text"',
+  );
+});
+
+Deno.test("codec: 0xC1 is refused even where the schema accepts anything", () => {
+  const Anything = s.object({ a: s.unknown() });
+  assert.equal(
+    reason(() => decode(new Uint8Array([0x81, 0xa1, 0x61, 0xc1]), Anything)),
+    "a: expected standard MessagePack, got the reserved byte 0xC1 (never used in MessagePack)",
+  );
+  // Standard values inside s.unknown() still pass, timestamps and binary included.
+  const value = { a: { when: new Date(1000), raw: new Uint8Array([1]), list: [1, "x", null] } };
+  const back = decode(encode(value), Anything) as typeof value;
+  assert.deepEqual(back.a.when, value.a.when);
+  assert.deepEqual([...back.a.raw], [1]);
+  assert.deepEqual(back.a.list, value.a.list);
 });

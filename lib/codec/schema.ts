@@ -50,8 +50,11 @@ export interface Schema<T> {
  *
  * @example
  * ```ts
+ * import { type Infer, s } from "@lib/codec/mod.ts";
+ *
  * const Heartbeat = s.object({ node: s.string(), seq: s.int() });
  * type Heartbeat = Infer<typeof Heartbeat>; // { node: string; seq: number }
+ * const hb: Heartbeat = { node: "a1", seq: 1 };
  * ```
  */
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -82,8 +85,11 @@ function make<T>(expected: string, check: (value: unknown) => unknown): Schema<T
  *
  * @example
  * ```ts
+ * import { describe } from "@lib/codec/mod.ts";
+ *
  * describe("x"); // "\"x\""
  * describe([1, 2]); // "an array of 2 items"
+ * describe(new Uint8Array(1)); // "1 byte of binary data"
  * ```
  */
 export function describe(value: unknown): string {
@@ -95,13 +101,17 @@ export function describe(value: unknown): string {
     case "boolean":
       return String(value);
     case "bigint":
-      return `${value}n`;
+      return `the integer ${value} (too large for a number)`;
     case "undefined":
       return "nothing";
     case "object":
       if (value === null) return "null";
-      if (Array.isArray(value)) return `an array of ${value.length} items`;
-      if (value instanceof Uint8Array) return `${value.length} bytes`;
+      if (Array.isArray(value)) {
+        return `an array of ${value.length} item${value.length === 1 ? "" : "s"}`;
+      }
+      if (value instanceof Uint8Array) {
+        return `${value.length} byte${value.length === 1 ? "" : "s"} of binary data`;
+      }
       if (value instanceof Date) return "a timestamp";
       if (value instanceof Map) return "a map";
       return "an object";
@@ -128,7 +138,11 @@ function formatPath(path: (string | number)[]): string {
  *
  * @example
  * ```ts
- * const hb = validate(JSON.parse(text), Heartbeat);
+ * import { s, validate } from "@lib/codec/mod.ts";
+ *
+ * const Heartbeat = s.object({ node: s.string(), seq: s.int() });
+ * const hb = validate(JSON.parse('{"node":"a1","seq":1}'), Heartbeat);
+ * console.log(hb.seq); // 1
  * ```
  */
 export function validate<T>(value: unknown, schema: Schema<T>): T {
@@ -147,7 +161,10 @@ export function validate<T>(value: unknown, schema: Schema<T>): T {
  *
  * @example
  * ```ts
- * if (is(value, s.string())) console.log(value.length);
+ * import { is, s } from "@lib/codec/mod.ts";
+ *
+ * const value: unknown = "abc";
+ * if (is(value, s.string())) console.log(value.length); // 3
  * ```
  */
 export function is<T>(value: unknown, schema: Schema<T>): value is T {
@@ -344,6 +361,8 @@ const unknownSchema: Schema<unknown> = make("anything", (v) => v);
  *
  * @example
  * ```ts
+ * import { s } from "@lib/codec/mod.ts";
+ *
  * const Job = s.object({
  *   id: s.string({ min: 1, max: 64 }),
  *   kind: s.literal("scan", "hash"),

@@ -16,7 +16,12 @@ const hooks: ShutdownHook[] = [];
  *
  * @example
  * ```ts
- * const remove = addShutdownHook(async () => await db.flush());
+ * import { addShutdownHook } from "@lib/lifecycle/shutdown_hooks.ts";
+ *
+ * const pending: string[] = [];
+ * const remove = addShutdownHook(async () => {
+ *   await Deno.writeTextFile("pending.txt", pending.join("\n"));
+ * });
  * remove(); // no longer needed
  * ```
  */
@@ -34,7 +39,10 @@ export function addShutdownHook(hook: ShutdownHook): () => void {
  *
  * @example
  * ```ts
+ * import { runShutdownHooks } from "@lib/lifecycle/shutdown_hooks.ts";
+ *
  * const errors = await runShutdownHooks();
+ * for (const error of errors) console.error(error);
  * ```
  */
 export async function runShutdownHooks(): Promise<unknown[]> {

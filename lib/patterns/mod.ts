@@ -26,3 +26,63 @@ export {
   validateTable,
 } from "./fsm.ts";
 export { InFlight } from "./in_flight.ts";
+export {
+  AbortedError,
+  HandshakeError,
+  type HandshakeFailure,
+  LazyPirateClient,
+  type LazyPirateOptions,
+  type LazyPirateStats,
+  NoReplyError,
+  type ReqChannel,
+  type ReqChannelFactory,
+  type RetryInfo,
+  zmqReqFactory,
+  type ZmqReqFactoryOptions,
+} from "./lazy_pirate.ts";
+export {
+  RetransmitWindow,
+  type RetransmitWindowOptions,
+  type Unacked,
+} from "./retransmit_window.ts";
+export {
+  type DedupStreamState,
+  DedupWindow,
+  type DedupWindowOptions,
+  type DedupWindowStats,
+} from "./dedup_window.ts";
+export { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
+export {
+  ParanoidPirateWorker,
+  type ParanoidPirateWorkerOptions,
+  type PirateWorkerPort,
+  type PirateWorkerState,
+  type PirateWorkerStats,
+} from "./paranoid_pirate_worker.ts";
+export {
+  type Expired,
+  type QuarantineResult,
+  type ReadyResult,
+  type WorkerInfo,
+  WorkerQueue,
+  type WorkerQueueOptions,
+  type WorkerQueueStats,
+} from "./worker_queue.ts";
+export {
+  type LivenessChange,
+  PEER_LIVENESS_TABLE,
+  PeerLiveness,
+  type PeerLivenessEvent,
+  type PeerLivenessOptions,
+  type PeerLivenessStats,
+  type PeerState,
+} from "./peer_liveness.ts";
+export {
+  judgeSequence,
+  type PeerSequence,
+  type SequencePosition,
+  type SequenceTotals,
+  SequenceTracker,
+  type SequenceTrackerOptions,
+  type SequenceVerdict,
+} from "./sequence_tracker.ts";

@@ -13,6 +13,8 @@ export type Random = () => number;
  *
  * @example
  * ```ts
+ * import { seededRandom } from "@lib/random/mod.ts";
+ *
  * const random = seededRandom(42);
  * random(); // the same sequence for the same seed
  * ```

@@ -19,17 +19,51 @@ import {
   type LogLevel as LogtapeLevel,
   type LogRecord,
 } from "@logtape/logtape";
+import { boundJson, boundValue, cutText, LOG_LIMITS } from "./log_bounds.ts";
+import { RateLimiter, type RateLimiterOptions } from "./rate_limit.ts";
 
-/** Log levels, lowest first. */
+/**
+ * Log levels, lowest first.
+ *
+ * @example
+ * ```ts
+ * import { LOG_LEVELS } from "@lib/role/mod.ts";
+ * console.log(LOG_LEVELS.join("|")); // "debug|info|warn|error|fatal"
+ * ```
+ */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
 
-/** One of {@link LOG_LEVELS}. */
+/**
+ * One of {@link LOG_LEVELS}.
+ *
+ * @example
+ * ```ts
+ * import type { LogLevel } from "@lib/role/mod.ts";
+ * const level: LogLevel = "warn";
+ * ```
+ */
 export type LogLevel = typeof LOG_LEVELS[number];
 
-/** Structured fields of a record (flat; Errors are written as their message). */
+/**
+ * Structured fields of a record (flat; Errors are written as their message).
+ *
+ * @example
+ * ```ts
+ * import type { LogFields } from "@lib/role/mod.ts";
+ * const fields: LogFields = { batch_id: "b-17", count: 500 };
+ * ```
+ */
 export type LogFields = Record<string, unknown>;
 
-/** Output format of a role's log. */
+/**
+ * Output format of a role's log.
+ *
+ * @example
+ * ```ts
+ * import type { LogFormat } from "@lib/role/mod.ts";
+ * const format: LogFormat = "pretty";
+ * ```
+ */
 export type LogFormat = "json" | "pretty";
 
 /**
@@ -37,7 +71,10 @@ export type LogFormat = "json" | "pretty";
  *
  * @example
  * ```ts
+ * import { createLogger, type Logger } from "@lib/role/mod.ts";
+ * const log: Logger = createLogger({ role: "log_parser" });
  * log.info("batch_stored", { batch_id: "b-17", count: 500 });
+ * log.limited("warn", "bad_message", { reason: "not msgpack" }, "bad_message:not msgpack");
  * ```
  */
 export interface Logger {
@@ -50,9 +87,25 @@ export interface Logger {
   isEnabled(level: LogLevel): boolean;
   /** A logger that adds `fields` to every record. */
   child(fields: LogFields): Logger;
+  /**
+   * Writes a record that may repeat (bad input, a refused peer): the first of its `key`
+   * (default: the event name) is written, then at most one per window (5 s) with a
+   * `suppressed` count of the ones dropped in between. Use it for anything a peer can
+   * trigger at will.
+   */
+  limited(level: LogLevel, event: string, fields?: LogFields, key?: string): void;
 }
 
-/** One log record as handed to a sink. */
+/**
+ * One log record as handed to a sink.
+ *
+ * @example
+ * ```ts
+ * import { formatJson, type LogEntry } from "@lib/role/mod.ts";
+ * const entry: LogEntry = { ts: 0, level: "info", role: "r", event: "e", fields: {} };
+ * formatJson(entry);
+ * ```
+ */
 export interface LogEntry {
   /** Epoch milliseconds. */
   ts: number;
@@ -80,44 +133,28 @@ const FROM_LOGTAPE: Record<LogtapeLevel, LogLevel> = {
 };
 const RESERVED = new Set(["ts", "level", "role", "pid", "event"]);
 
-/** Category under which role records are logged through logtape. */
+/**
+ * Category under which role records are logged through logtape.
+ *
+ * @example
+ * ```ts
+ * import { LOG_CATEGORY } from "./logger.ts";
+ * console.log(LOG_CATEGORY); // "zmq-labs"
+ * ```
+ */
 export const LOG_CATEGORY = "zmq-labs";
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  const n = Math.min(bytes.length, 64);
-  for (let i = 0; i < n; i++) out += bytes[i].toString(16).padStart(2, "0");
-  return bytes.length > 64 ? `${out}...(${bytes.length} bytes)` : out;
-}
-
-function replacer(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Error) return value.message;
-  if (value instanceof Uint8Array) return hex(value);
-  if (value instanceof Map) return Object.fromEntries(value);
-  if (value instanceof Set) return [...value];
-  return value;
-}
-
-function jsonValue(value: unknown): string | undefined {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : `"${value}"`;
-  if (typeof value === "boolean" || value === null) return String(value);
-  if (value === undefined || typeof value === "function") return undefined;
-  try {
-    return JSON.stringify(replacer("", value), replacer);
-  } catch {
-    return JSON.stringify(String(value));
-  }
-}
 
 /**
  * Formats a record as one JSON line (without the newline):
  * `{"ts":ISO,"level":"info","role":r,"pid":n,"event":e,...fields}`. Field names that clash
- * with the header get a leading underscore.
+ * with the header get a leading underscore. Values are bounded by `LOG_LIMITS` (durations
+ * rounded, arrays/strings/bytes/objects capped); a field that does not fit in the record's
+ * 8 KiB becomes the start of its JSON text as a string, and fields with no room left are
+ * counted in `_fields_omitted`.
  *
  * @example
  * ```ts
+ * import { formatJson } from "@lib/role/mod.ts";
  * formatJson({ ts: 0, level: "info", role: "r", event: "e", fields: { n: 1 } }, 42);
  * // {"ts":"1970-01-01T00:00:00.000Z","level":"info","role":"r","pid":42,"event":"e","n":1}
  * ```
@@ -125,15 +162,41 @@ function jsonValue(value: unknown): string | undefined {
 export function formatJson(entry: LogEntry, pid: number = Deno.pid): string {
   let out = `{"ts":"${new Date(entry.ts).toISOString()}","level":"${entry.level}","role":${
     JSON.stringify(entry.role)
-  },"pid":${pid},"event":${JSON.stringify(entry.event)}`;
+  },"pid":${pid},"event":${JSON.stringify(cutText(entry.event, LOG_LIMITS.maxChars))}`;
   const fields = entry.fields;
+  let omitted = 0;
   for (const key in fields) {
-    const value = jsonValue(fields[key]);
+    const value = boundJson(key, fields[key]);
     if (value === undefined) continue;
-    out += `,${JSON.stringify(RESERVED.has(key) ? `_${key}` : key)}:${value}`;
+    const name = JSON.stringify(RESERVED.has(key) ? `_${key}` : cutText(key, 64));
+    let piece = `,${name}:${value}`;
+    if (out.length + piece.length > RECORD_BUDGET) {
+      // Too long for the record: the start of its JSON text, as a string, if room is left.
+      const room = RECORD_BUDGET - out.length - name.length - 2;
+      if (room < 64) {
+        omitted++;
+        continue;
+      }
+      piece = `,${name}:${jsonStringWithin(value, room)}`;
+    }
+    out += piece;
   }
-  return out + "}";
+  return out + (omitted > 0 ? `,"_fields_omitted":${omitted}}` : "}");
 }
+
+/** `text` cut (with a marker) so that its JSON string literal has at most `max` chars. */
+function jsonStringWithin(text: string, max: number): string {
+  let keep = max - 24; // the marker and the quotes
+  let literal = JSON.stringify(cutText(text, keep));
+  while (literal.length > max && keep > 0) {
+    keep = Math.max(0, keep - (literal.length - max));
+    literal = JSON.stringify(cutText(text, keep));
+  }
+  return literal;
+}
+
+/** Room for fields in one record, leaving space for the closing marker. */
+const RECORD_BUDGET = LOG_LIMITS.maxRecord - 32;
 
 const COLORS: Record<LogLevel, string> = {
   debug: "\x1b[90m",
@@ -147,9 +210,11 @@ const DIM = "\x1b[2m";
 const BOLD = "\x1b[1m";
 const CYAN = "\x1b[36m";
 
-function prettyValue(value: unknown): string {
-  if (typeof value === "string") return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
-  return jsonValue(value) ?? "undefined";
+function prettyValue(key: string, value: unknown): string | undefined {
+  const bounded = boundValue(key, value);
+  if (bounded === undefined) return undefined;
+  if (typeof bounded === "string" && /^[^\s"=]+$/.test(bounded)) return bounded;
+  return JSON.stringify(bounded);
 }
 
 /**
@@ -157,6 +222,7 @@ function prettyValue(value: unknown): string {
  *
  * @example
  * ```ts
+ * import { formatPretty } from "@lib/role/mod.ts";
  * formatPretty({ ts: Date.now(), level: "info", role: "r", event: "e", fields: { n: 1 } });
  * // "23:59:59.123 INFO  r e n=1"
  * ```
@@ -173,11 +239,11 @@ export function formatPretty(entry: LogEntry, color = false): string {
     }${level}${RESET} ${CYAN}${entry.role}${RESET} ${BOLD}${entry.event}${RESET}`
     : `${time} ${level} ${entry.role} ${entry.event}`;
   for (const key in entry.fields) {
-    const value = entry.fields[key];
+    const value = prettyValue(key, entry.fields[key]);
     if (value === undefined) continue;
-    out += color ? ` ${DIM}${key}=${RESET}${prettyValue(value)}` : ` ${key}=${prettyValue(value)}`;
+    out += color ? ` ${DIM}${key}=${RESET}${value}` : ` ${key}=${value}`;
   }
-  return out;
+  return cutText(out, LOG_LIMITS.maxRecord);
 }
 
 const encoder = new TextEncoder();
@@ -188,6 +254,7 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import { writeAllSync } from "@lib/role/mod.ts";
  * writeAllSync(Deno.stderr, "hello\n");
  * ```
  */
@@ -204,7 +271,17 @@ function stderrLine(line: string): void {
   writeAllSync(Deno.stderr, line + "\n");
 }
 
-/** Options of {@link createLogger}. */
+/**
+ * Options of {@link createLogger}.
+ *
+ * @example
+ * ```ts
+ * import { createLogger, type CreateLoggerOptions } from "@lib/role/mod.ts";
+ * const lines: string[] = [];
+ * const options: CreateLoggerOptions = { role: "tool", write: (line) => lines.push(line) };
+ * createLogger(options).info("done");
+ * ```
+ */
 export interface CreateLoggerOptions {
   /** Role name written in every record (default "test"). */
   role?: string;
@@ -223,6 +300,17 @@ export interface CreateLoggerOptions {
 /** The per-level methods of {@link Logger}, over one `log(level, event, fields)`. */
 abstract class LevelLogger implements Logger {
   protected abstract log(level: LogLevel, event: string, fields?: LogFields): void;
+  protected abstract readonly limiter: RateLimiter;
+  limited(level: LogLevel, event: string, fields?: LogFields, key?: string): void {
+    if (!this.isEnabled(level)) return;
+    const decision = this.limiter.check(key ?? event, event);
+    if (!decision.allowed) return;
+    this.log(
+      level,
+      event,
+      decision.suppressed > 0 ? { ...fields, suppressed: decision.suppressed } : fields,
+    );
+  }
   abstract isEnabled(level: LogLevel): boolean;
   abstract child(fields: LogFields): Logger;
   debug(event: string, fields?: LogFields): void {
@@ -248,6 +336,7 @@ class SinkLogger extends LevelLogger {
     private readonly rank: number,
     private readonly sink: (entry: LogEntry) => void,
     private readonly bound: LogFields | undefined,
+    protected readonly limiter: RateLimiter = new RateLimiter(),
   ) {
     super();
   }
@@ -260,7 +349,13 @@ class SinkLogger extends LevelLogger {
     return LEVEL_RANK[level] >= this.rank;
   }
   child(fields: LogFields): Logger {
-    return new SinkLogger(this.role, this.rank, this.sink, { ...this.bound, ...fields });
+    return new SinkLogger(
+      this.role,
+      this.rank,
+      this.sink,
+      { ...this.bound, ...fields },
+      this.limiter,
+    );
   }
 }
 
@@ -269,6 +364,7 @@ class SinkLogger extends LevelLogger {
  *
  * @example
  * ```ts
+ * import { createLogger } from "@lib/role/mod.ts";
  * const log = createLogger({ role: "bench", level: "debug", format: "pretty" });
  * log.info("round_done", { rtt_us: 81 });
  * ```
@@ -284,7 +380,17 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return new SinkLogger(role, LEVEL_RANK[options.level ?? "info"], sink, undefined);
 }
 
-/** A logger that keeps its records in memory (see {@link createMemoryLogger}). */
+/**
+ * A logger that keeps its records in memory (see {@link createMemoryLogger}).
+ *
+ * @example
+ * ```ts
+ * import { createMemoryLogger, type MemoryLogger } from "@lib/role/mod.ts";
+ * const log: MemoryLogger = createMemoryLogger();
+ * log.info("tick");
+ * console.log(log.events("tick").length); // 1
+ * ```
+ */
 export interface MemoryLogger extends Logger {
   /** Every record so far, oldest first. */
   readonly records: LogEntry[];
@@ -299,21 +405,29 @@ export interface MemoryLogger extends Logger {
  *
  * @example
  * ```ts
- * const log = createMemoryLogger();
- * handle(garbage, log);
+ * import assert from "node:assert/strict";
+ * import { createMemoryLogger } from "@lib/role/mod.ts";
+ * let t = 0;
+ * const log = createMemoryLogger({ limiter: { windowMs: 5000, now: () => t } });
+ * for (let i = 0; i < 3; i++) log.limited("warn", "bad_message", { reason: "garbage" });
  * assert.equal(log.events("bad_message").length, 1);
+ * t = 5000;
+ * log.limited("warn", "bad_message", { reason: "garbage" });
+ * assert.equal(log.events("bad_message")[1].fields.suppressed, 2);
  * ```
  */
 export function createMemoryLogger(
-  options: { role?: string; level?: LogLevel } = {},
+  options: { role?: string; level?: LogLevel; limiter?: RateLimiterOptions } = {},
 ): MemoryLogger {
   const records: LogEntry[] = [];
+  const limiter = new RateLimiter(options.limiter);
   const make = (bound: LogFields | undefined): MemoryLogger => {
     const inner = new SinkLogger(
       options.role ?? "test",
       LEVEL_RANK[options.level ?? "debug"],
       (entry) => records.push(entry),
       bound,
+      limiter,
     );
     return {
       records,
@@ -325,13 +439,23 @@ export function createMemoryLogger(
       error: (e, f) => inner.error(e, f),
       fatal: (e, f) => inner.fatal(e, f),
       isEnabled: (level) => inner.isEnabled(level),
+      limited: (level, e, f, key) => inner.limited(level, e, f, key),
       child: (fields) => make({ ...bound, ...fields }),
     };
   };
   return make(undefined);
 }
 
-/** Options of {@link configureLogging}. */
+/**
+ * Options of {@link configureLogging}.
+ *
+ * @example
+ * ```ts
+ * import { configureLogging, type LoggingOptions } from "@lib/role/mod.ts";
+ * const options: LoggingOptions = { role: "bench", level: "info", format: "json" };
+ * configureLogging(options);
+ * ```
+ */
 export interface LoggingOptions {
   /** Role name written in every record. */
   role: string;
@@ -345,7 +469,11 @@ export interface LoggingOptions {
   color?: boolean;
 }
 
+/** One limiter per process: repeated lines are limited across every child logger. */
+const processLimiter = new RateLimiter();
+
 class LogtapeRoleLogger extends LevelLogger {
+  protected readonly limiter = processLimiter;
   constructor(private readonly inner: LogtapeLogger, private readonly bound?: LogFields) {
     super();
   }
@@ -379,6 +507,7 @@ class LogtapeRoleLogger extends LevelLogger {
  *
  * @example
  * ```ts
+ * import { resolveLogFormat } from "@lib/role/mod.ts";
  * resolveLogFormat("auto"); // "json" when piped
  * ```
  */
@@ -393,6 +522,7 @@ export function resolveLogFormat(format: LogFormat | "auto"): LogFormat {
  *
  * @example
  * ```ts
+ * import { configureLogging, getRoleLogger } from "@lib/role/mod.ts";
  * configureLogging({ role: "bench", level: "info", format: "auto" });
  * getRoleLogger().info("started");
  * ```
@@ -432,6 +562,7 @@ export function configureLogging(options: LoggingOptions): void {
  *
  * @example
  * ```ts
+ * import { getRoleLogger } from "@lib/role/mod.ts";
  * const log = getRoleLogger("zmq");
  * log.debug("socket_closed", { type: "ROUTER" });
  * ```
@@ -447,6 +578,7 @@ export function getRoleLogger(component?: string): Logger {
  *
  * @example
  * ```ts
+ * import { flushLogs } from "@lib/role/mod.ts";
  * await flushLogs();
  * ```
  */
@@ -470,6 +602,7 @@ export async function flushLogs(dispose = false): Promise<void> {
  *
  * @example
  * ```ts
+ * import { parseLevel } from "@lib/role/mod.ts";
  * parseLevel("warning"); // "warn"
  * ```
  */

@@ -10,6 +10,7 @@ import {
   type LogEntry,
   parseLevel,
 } from "./logger.ts";
+import { LOG_LIMITS } from "./log_bounds.ts";
 import { envVarName, sanitizeOptions } from "./run_role.ts";
 
 const ENTRY: LogEntry = {
@@ -60,6 +61,71 @@ Deno.test("formatJson: the documented line, flat fields", () => {
   assert.equal(parsed.event, "batch_stored");
   assert.equal(parsed._event, "clash");
   assert.equal(parsed.inf, "Infinity");
+});
+
+Deno.test("formatJson / formatPretty: durations rounded, big fields capped", () => {
+  const fields = {
+    silent_ms: 3009.7584789999996,
+    frames: Array.from({ length: 1001 }, (_, i) => i),
+    text: "y".repeat(600),
+    raw: new Uint8Array(100),
+  };
+  const parsed = JSON.parse(formatJson({ ...ENTRY, fields }, 1));
+  assert.equal(parsed.silent_ms, 3009.8);
+  assert.equal(parsed.frames.length, 17);
+  assert.equal(parsed.frames[16], "… +985 more");
+  assert.equal(parsed.text, "y".repeat(512) + "… +88 chars");
+  assert.equal(parsed.raw, "00".repeat(64) + "… +36 bytes");
+  const pretty = formatPretty({ ...ENTRY, fields });
+  assert.ok(pretty.includes(" silent_ms=3009.8 "), pretty);
+  assert.ok(pretty.includes('"… +985 more"]'), pretty);
+  assert.ok(pretty.length < 2000, `pretty line of ${pretty.length} chars`);
+});
+
+Deno.test("formatJson: a whole record stays under the cap and valid JSON", () => {
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i < 100; i++) fields[`f${i}`] = "z".repeat(500);
+  const line = formatJson({ ...ENTRY, fields }, 1);
+  assert.ok(line.length <= LOG_LIMITS.maxRecord, `${line.length} chars`);
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.f0, "z".repeat(500));
+  assert.ok(parsed._fields_omitted > 0);
+  const one = formatJson({ ...ENTRY, fields: { nested: [fields, fields] } }, 1);
+  assert.ok(one.length <= LOG_LIMITS.maxRecord, `${one.length} chars`);
+  assert.match(JSON.parse(one).nested, /^\[\{"f0":"z+.*… \+\d+ chars$/s);
+});
+
+Deno.test("limited: first line, then one per window with suppressed; shared by children", () => {
+  let t = 0;
+  const log = createMemoryLogger({ limiter: { windowMs: 5000, now: () => t } });
+  for (let i = 0; i < 10; i++) log.limited("warn", "seq_gap", { gap: i });
+  log.child({ peer: "p" }).limited("warn", "seq_gap", { gap: 99 });
+  assert.deepEqual(log.events("seq_gap").map((r) => r.fields), [{ gap: 0 }]);
+  t = 5000;
+  log.limited("warn", "seq_gap", { gap: 100 });
+  assert.deepEqual(log.events("seq_gap")[1].fields, { gap: 100, suppressed: 10 });
+  log.limited("warn", "seq_gap", { gap: 1 }, "other-key");
+  assert.equal(log.events("seq_gap").length, 3, "another key has its own window");
+  const quiet = createMemoryLogger({ level: "error" });
+  quiet.limited("warn", "x");
+  assert.equal(quiet.records.length, 0, "a disabled level is not written");
+});
+
+Deno.test("limited: on createLogger and the process-wide logger too", async () => {
+  const lines: string[] = [];
+  const log = createLogger({ write: (l) => lines.push(l) });
+  log.limited("warn", "refused");
+  log.limited("warn", "refused");
+  assert.equal(lines.length, 1);
+  const roleLines: string[] = [];
+  configureLogging({ role: "r", level: "info", format: "json", write: (l) => roleLines.push(l) });
+  try {
+    getRoleLogger().limited("warn", "handshake_failed_test");
+    getRoleLogger("zmq").limited("warn", "handshake_failed_test");
+    assert.equal(roleLines.length, 1);
+  } finally {
+    await flushLogs(true);
+  }
 });
 
 Deno.test("formatPretty: time, level, role, event, key=value", () => {

@@ -29,13 +29,20 @@ export {
   type CommonOptions,
   ConfigError,
   envVarName,
+  EXIT_FATAL,
   EXIT_FORCED,
   EXIT_USAGE,
   type RoleContext,
   type RoleSpec,
   runRole,
   sanitizeOptions,
+  type ServeOptions,
+  STDIN_EOF_VAR,
 } from "./run_role.ts";
+export { type StopAction, StopPolicy, type StopPolicyOptions } from "./stop_policy.ts";
+export { VERSION } from "./version.ts";
+export { LOG_LIMITS, type LogLimits } from "./log_bounds.ts";
+export { type RateDecision, RateLimiter, type RateLimiterOptions } from "./rate_limit.ts";
 export {
   configureLogging,
   createLogger,
@@ -58,6 +65,8 @@ export {
   writeAllSync,
 } from "./logger.ts";
 export {
+  byteSize,
+  byteSizeIn,
   duration,
   endpoint,
   float,
@@ -67,5 +76,14 @@ export {
   type OptionParser,
   positive,
   type RangeOptions,
+  readableDir,
+  readableFile,
+  repeatable,
+  type RepeatableOptions,
+  type RepeatableParser,
+  SecretArgumentError,
+  writableDir,
+  writableFile,
+  z85Key,
 } from "./validators.ts";
 export { Command, InvalidArgumentError, Option } from "commander";

@@ -1,14 +1,19 @@
 /**
  * Process test harness: run roles as real processes with their exact manifest
  * permissions, wait for their JSON log events and stdout lines with deadlines, stop them
- * and assert a clean exit; temporary directories.
+ * and assert a clean exit; temporary directories; `waitFor` (poll any condition with a
+ * deadline); test hosts in network namespaces with link, partition, loss and bandwidth
+ * faults (`createTestNetwork`).
  *
  * @example
  * ```ts
  * import { spawnRole, tempDir } from "@lib/testing/mod.ts";
+ *
  * Deno.test("agent binds", async () => {
- *   await using agent = await spawnRole("01", "monitor_agent", ["--bind", "tcp://127.0.0.1:*"]);
+ *   await using dir = await tempDir();
+ *   await using agent = await spawnRole("01", "monitor_agent", ["--bind", `ipc://${dir.path}/hb`]);
  *   const { endpoint } = await agent.event("listening");
+ *   console.log(endpoint); // "ipc:///tmp/zmq-labs-.../hb"
  *   await agent.stop();
  * });
  * ```
@@ -30,3 +35,12 @@ export {
   type WaitOptions,
 } from "./role_process.ts";
 export { type TempDir, tempDir } from "./temp_dir.ts";
+export { waitFor, type WaitForOptions, type WaitForResult } from "./wait_for.ts";
+export {
+  createTestNetwork,
+  type TestHost,
+  TestNetwork,
+  type TestNetworkOptions,
+  type TestNetworkSupport,
+  testNetworkSupport,
+} from "./test_network.ts";

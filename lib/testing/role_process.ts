@@ -37,6 +37,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Name used in error messages (default: the script's file name). */
   name?: string;
+  /**
+   * Run inside this network namespace (`ip netns exec <netns> deno ...`), e.g. a test
+   * host's (`net.host("h1").netns`, see `createTestNetwork`).
+   */
+  netns?: string;
 }
 
 /** How a process ended. */
@@ -240,6 +245,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("01", "dashboard", ["--bind", "tcp://127.0.0.1:*"]);
    * const { endpoint } = await proc.event("listening");
    * await proc.event("node_state", (e) => e.state === "alive", { timeout: 5000 });
    * ```
@@ -262,7 +270,11 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * assert.equal(proc.eventCount("bad_message"), 1);
+   * import assert from "node:assert/strict";
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("04", "lvc_broker", ["--frontend", "tcp://127.0.0.1:*"]);
+   * assert.equal(proc.eventCount("bad_message"), 0);
    * ```
    */
   eventCount(name: string, pred?: (event: RoleEvent) => boolean): number {
@@ -277,6 +289,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("05", "audit_client", ["--records", "10"]);
    * const line = await proc.stdoutLine((l) => l.startsWith("total"));
    * ```
    */
@@ -294,6 +309,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnScript } from "@lib/testing/mod.ts";
+   *
+   * await using proc = spawnScript("lib/role/testdata/echo_role.ts", ["env"], [], { stdin: "piped" });
    * await proc.writeStdin("hello\n");
    * ```
    */
@@ -309,6 +327,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnScript } from "@lib/testing/mod.ts";
+   *
+   * await using proc = spawnScript("lib/role/testdata/echo_role.ts", ["env"], [], { stdin: "piped" });
    * await proc.closeStdin();
    * ```
    */
@@ -323,6 +344,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("03", "admin_cli", ["--help"]);
    * const { code } = await proc.wait();
    * ```
    */
@@ -345,6 +369,10 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("01", "dashboard", ["--bind", "tcp://127.0.0.1:*"]);
+   * await proc.event("listening");
    * await proc.stop();
    * ```
    */
@@ -376,6 +404,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("01", "dashboard", ["--bind", "tcp://127.0.0.1:*"]);
    * proc.signal("SIGINT");
    * ```
    */
@@ -388,6 +419,9 @@ export class RoleProcess implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { spawnRole } from "@lib/testing/mod.ts";
+   *
+   * await using proc = await spawnRole("01", "dashboard", ["--bind", "tcp://127.0.0.1:*"]);
    * await proc.kill();
    * ```
    */
@@ -422,6 +456,8 @@ function stdinSetting(stdin: SpawnOptions["stdin"]): {
  *
  * @example
  * ```ts
+ * import { spawnScript } from "@lib/testing/mod.ts";
+ *
  * await using proc = spawnScript("lib/role/testdata/echo_role.ts", ["env"], ["--upper"]);
  * await proc.event("ready");
  * ```
@@ -433,15 +469,17 @@ export function spawnScript(
   options: SpawnOptions = {},
 ): RoleProcess {
   const { mode, data } = stdinSetting(options.stdin);
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      ...permissionFlags({ permissions }),
-      path,
-      ...args,
-    ],
+  const denoArgs = [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...permissionFlags({ permissions }),
+    path,
+    ...args,
+  ];
+  // `ip netns exec` execs the command after entering the namespace: the pid is deno's.
+  const command = new Deno.Command(options.netns ? "ip" : Deno.execPath(), {
+    args: options.netns ? ["netns", "exec", options.netns, Deno.execPath(), ...denoArgs] : denoArgs,
     env: { LOG_FORMAT: "json", LOG_LEVEL: "info", NO_COLOR: "1", ...options.env },
     cwd: options.cwd,
     stdin: mode,
@@ -481,6 +519,8 @@ async function loadLab(lab: string): Promise<LabManifest> {
  *
  * @example
  * ```ts
+ * import { spawnRole } from "@lib/testing/mod.ts";
+ *
  * await using agent = await spawnRole("01", "monitor_agent", ["--bind", "tcp://127.0.0.1:*"]);
  * const { endpoint } = await agent.event("listening");
  * ```
@@ -545,8 +585,11 @@ async function collect(proc: RoleProcess, timeout: number): Promise<RunResult> {
  *
  * @example
  * ```ts
- * const { code, stdout } = await runOnce("05", "archival_worker", ["verify", file]);
- * assert.equal(code, 0);
+ * import assert from "node:assert/strict";
+ * import { runOnce } from "@lib/testing/mod.ts";
+ *
+ * const { code, stdout } = await runOnce("05", "archival_worker", ["verify", "audit.log"]);
+ * assert.equal(code, 0, stdout);
  * ```
  */
 export async function runOnce(
@@ -564,7 +607,10 @@ export async function runOnce(
  *
  * @example
  * ```ts
+ * import { runScriptOnce } from "@lib/testing/mod.ts";
+ *
  * const { code, stderr } = await runScriptOnce("tool.ts", ["env"], ["--bad"]);
+ * console.log(code, stderr);
  * ```
  */
 export async function runScriptOnce(

@@ -15,6 +15,8 @@ export interface TempDir extends AsyncDisposable {
  *
  * @example
  * ```ts
+ * import { tempDir } from "@lib/testing/mod.ts";
+ *
  * await using dir = await tempDir("lab05-");
  * const socket = `ipc://${dir.path}/front.sock`;
  * ```

@@ -1,8 +1,9 @@
 /**
- * `deno task bench [NN ...] [--root DIR]`: runs `lib/zmq/bench.ts` (when present and no lab is named)
+ * `deno task bench [NN ...] [--list] [--root DIR]`: runs `lib/zmq/bench.ts` (when present and no lab is named)
  * and then each lab manifest's `bench` file, one after another (benchmarks must not compete
  * for the CPU), each as `deno run -A <file>` with its output passed through. Exits 1 if any
- * benchmark failed or a manifest names a file that does not exist.
+ * benchmark failed or a manifest names a file that does not exist; an unknown lab id is one
+ * line, exit 2. `--list` prints what would run and exits.
  *
  * @module
  */
@@ -30,9 +31,12 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * The benchmarks in run order: lib/zmq first (unless `labs` are given), then each lab's.
+ * Throws naming the lab ids that have no manifest.
  *
  * @example
  * ```ts
+ * import { benchEntries } from "@lib/tooling/bench.ts";
+ *
  * await benchEntries(); // [{ name: "lib/zmq", file: "lib/zmq/bench.ts" }, { name: "lab02", ... }]
  * ```
  */
@@ -46,7 +50,16 @@ export async function benchEntries(
     entries.push({ name: "lib/zmq", file: "lib/zmq/bench.ts" });
   }
   const wanted = labs.map((l) => l.replace(/^lab/, "").padStart(2, "0"));
-  for (const lab of await loadAllManifests(labsDir)) {
+  const all = await loadAllManifests(labsDir);
+  const unknown = wanted.filter((id) => !all.some((lab) => lab.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `no lab ${unknown.map((id) => `"${id}"`).join(", ")}: expected one of ${
+        all.map((lab) => lab.id).join(", ") || "(none)"
+      }`,
+    );
+  }
+  for (const lab of all) {
     if (wanted.length > 0 && !wanted.includes(lab.id)) continue;
     if (lab.bench) entries.push({ name: `lab${lab.id}`, file: `labs/${lab.folder}/${lab.bench}` });
   }
@@ -56,16 +69,29 @@ export async function benchEntries(
 if (import.meta.main) {
   const { values, positionals: labs } = parseToolArgs(
     "bench",
-    "usage: deno task bench [NN ...] [--root DIR]",
-    () =>
+    "usage: deno task bench [NN ...] [--list] [--root DIR]",
+    (args) =>
       parseArgs({
-        args: Deno.args,
+        args,
         allowPositionals: true,
-        options: { root: { type: "string", default: REPO_ROOT } },
+        options: {
+          root: { type: "string", default: REPO_ROOT },
+          list: { type: "boolean", default: false },
+        },
       }),
   );
   const root = values.root;
-  const entries = await benchEntries(labs, root);
+  let entries: BenchEntry[];
+  try {
+    entries = await benchEntries(labs, root);
+  } catch (error) {
+    console.error(`bench: error: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  if (values.list) {
+    for (const entry of entries) console.log(`${entry.name}: deno run -A ${entry.file}`);
+    Deno.exit(0);
+  }
   if (entries.length > 0) await ensureDeps(root);
   if (entries.length === 0) {
     console.log("bench: nothing to run");

@@ -38,6 +38,10 @@ Deno.test("benchEntries: lib/zmq first, then each manifest's bench; a lab filter
       "labs/04-d/missing_bench.ts",
     ]);
     assert.deepEqual((await benchEntries(["3"], root)).map((e) => e.name), ["lab03"]);
+    await assert.rejects(
+      benchEntries(["99"], root),
+      /^Error: no lab "99": expected one of 01, 02, 03, 04$/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -61,6 +65,12 @@ Deno.test("deno task bench runs every benchmark in order and fails on a failed o
     await using one = spawnTool("bench.ts", ["--root", root, "01"]);
     assert.equal((await one.done()).code, 0, one.lines.join("\n"));
     assert.ok(!one.lines.some((l) => l.startsWith("zmq bench")));
+    await using list = spawnTool("bench.ts", ["--root", root, "--list", "3"]);
+    assert.equal((await list.done()).code, 0);
+    assert.deepEqual(list.lines, ["lab03: deno run -A labs/03-c/bench.ts"]);
+    await using unknown = spawnTool("bench.ts", ["--root", root, "99"]);
+    assert.equal((await unknown.done()).code, 2);
+    assert.deepEqual(unknown.lines, ['bench: error: no lab "99": expected one of 01, 02, 03, 04']);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

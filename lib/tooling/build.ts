@@ -41,6 +41,9 @@ export interface BuildSelection {
  *
  * @example
  * ```ts
+ * import { compileSteps, loadCompilePlan } from "@lib/tooling/build.ts";
+ *
+ * const plan = await loadCompilePlan();
  * const steps = compileSteps(plan, { labs: ["01"], target: "x86_64-pc-windows-msvc" });
  * steps[0].output; // "dist/x86_64-pc-windows-msvc/01-heartbeat/monitor_agent.exe"
  * ```
@@ -109,9 +112,9 @@ const USAGE =
   "usage: deno task build [NN ...] [--role R] [--target T] [--out-dir DIR] [--dry-run] [--plan FILE]";
 
 if (import.meta.main) {
-  const { values, positionals } = parseToolArgs("build", USAGE, () =>
+  const { values, positionals } = parseToolArgs("build", USAGE, (args) =>
     parseArgs({
-      args: Deno.args,
+      args,
       allowPositionals: true,
       options: {
         role: { type: "string" },
@@ -136,7 +139,7 @@ if (import.meta.main) {
       : await loadCompilePlan();
     steps = compileSteps(plan, selection);
   } catch (error) {
-    console.error(`build: error: ${(error as Error).message}\n${USAGE}`);
+    console.error(`build: error: ${(error as Error).message}`);
     Deno.exit(2);
   }
   const target = steps![0]?.target ?? selection.target ?? Deno.build.target;

@@ -122,3 +122,10 @@ Deno.test({
     }
   },
 });
+
+Deno.test("build: an unknown lab id is one line and exit 2", async () => {
+  await using proc = spawnTool("build.ts", ["--plan", TINY_PLAN, "--dry-run", "99"]);
+  assert.equal((await proc.done()).code, 2);
+  assert.equal(proc.lines.length, 1, proc.lines.join("\n"));
+  assert.match(proc.lines[0], /^build: error: no lab "99"/);
+});

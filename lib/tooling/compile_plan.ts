@@ -51,6 +51,8 @@ const ZEROMQ = "node_modules/zeromq/build";
  *
  * @example
  * ```ts
+ * import { COMPILE_TARGETS } from "@lib/tooling/compile_plan.ts";
+ *
  * COMPILE_TARGETS["x86_64-unknown-linux-gnu"].libzmq[1];
  * // "node_modules/zeromq/build/linux/x64/node/glibc-127-Release/addon.node"
  * ```
@@ -85,6 +87,9 @@ export const COMPILE_TARGETS: Record<string, CompileTarget> = {
  *
  * @example
  * ```ts
+ * import { compilePlan } from "@lib/tooling/compile_plan.ts";
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ *
  * const plan = compilePlan(await loadAllManifests());
  * plan.roles[0].outputs["x86_64-pc-windows-msvc"]; // "dist/x86_64-pc-windows-msvc/01-heartbeat/monitor_agent.exe"
  * ```

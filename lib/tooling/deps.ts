@@ -17,6 +17,8 @@ export const ZEROMQ_MARKER = "node_modules/zeromq/build/manifest.json";
  *
  * @example
  * ```ts
+ * import { ensureDeps } from "@lib/tooling/deps.ts";
+ *
  * await ensureDeps(); // false when already installed
  * ```
  */

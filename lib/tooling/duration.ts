@@ -4,6 +4,8 @@
  *
  * @example
  * ```ts
+ * import { parseDuration } from "@lib/tooling/duration.ts";
+ *
  * parseDuration("30s"); // 30000
  * parseDuration("250ms"); // 250
  * ```

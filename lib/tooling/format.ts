@@ -40,6 +40,8 @@ const FORMATTED = /\.(json|jsonc|md|ts|js)$/;
  *
  * @example
  * ```ts
+ * import { formatFiles } from "@lib/tooling/format.ts";
+ *
  * const out = await formatFiles(new Map([["a.json", '{"a":1}']]), { lineWidth: 100 });
  * ```
  */

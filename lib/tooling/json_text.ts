@@ -15,6 +15,8 @@ const INDENT = "  ";
  *
  * @example
  * ```ts
+ * import { stringifyJson } from "@lib/tooling/json_text.ts";
+ *
  * stringifyJson({ a: [1, 2] }); // '{\n  "a": [1, 2]\n}'
  * ```
  */
@@ -77,6 +79,8 @@ function valueEnd(text: string, start: number): number {
  *
  * @example
  * ```ts
+ * import { replaceTopLevelKey } from "@lib/tooling/json_text.ts";
+ *
  * replaceTopLevelKey('{\n  "a": 1,\n  "tasks": {}\n}\n', "tasks", '{ "x": "y" }');
  * // '{\n  "a": 1,\n  "tasks": { "x": "y" }\n}\n'
  * ```

@@ -4,7 +4,10 @@
  *
  * @example
  * ```ts
- * await forEachLine(child.stdout, (line) => console.log(`[role] ${line}`));
+ * import { forEachLine } from "@lib/tooling/lines.ts";
+ *
+ * const child = new Deno.Command("ls", { stdout: "piped" }).spawn();
+ * await forEachLine(child.stdout, (line) => console.log(`[ls] ${line}`));
  * ```
  *
  * @module

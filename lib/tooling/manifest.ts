@@ -75,6 +75,10 @@ export const LABS_DIR = `${REPO_ROOT}/labs`;
  *
  * @example
  * ```ts
+ * import { LABS_DIR, validateManifest } from "@lib/tooling/manifest.ts";
+ *
+ * const dir = `${LABS_DIR}/01-heartbeat`;
+ * const text = await Deno.readTextFile(`${dir}/manifest.json`);
  * const lab = validateManifest(JSON.parse(text), "labs/01-heartbeat/manifest.json", dir, "01-heartbeat");
  * ```
  */
@@ -175,6 +179,8 @@ export function validateManifest(
  *
  * @example
  * ```ts
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ *
  * for (const lab of await loadAllManifests()) console.log(lab.id, lab.title);
  * ```
  */
@@ -203,6 +209,8 @@ export async function loadAllManifests(labsDir: string = LABS_DIR): Promise<LabM
  *
  * @example
  * ```ts
+ * import { loadManifest } from "@lib/tooling/manifest.ts";
+ *
  * const lab = await loadManifest("05");
  * ```
  */
@@ -226,6 +234,8 @@ export async function loadManifest(
  *
  * @example
  * ```ts
+ * import { findRole, loadManifest } from "@lib/tooling/manifest.ts";
+ *
  * const role = findRole(await loadManifest("05"), "audit_gateway");
  * ```
  */
@@ -246,7 +256,9 @@ export function findRole(lab: LabManifest, name: string): RoleManifest {
  *
  * @example
  * ```ts
- * permissionFlags({ permissions: ["ffi", "write=/tmp"] } as RoleManifest);
+ * import { permissionFlags } from "@lib/tooling/manifest.ts";
+ *
+ * permissionFlags({ permissions: ["ffi", "write=/tmp"] });
  * // ["--allow-ffi", "--allow-write=/tmp"]
  * ```
  */

@@ -16,6 +16,7 @@ Deno.test("loadAllManifests reads a given labs dir, sorted by id", async () => {
     "92-crash",
     "93-stubborn",
     "94-oneshot",
+    "95-rundir",
   ]);
   assert.equal(labs[0].dir, `${FIXTURES}/91-steady`);
   assert.equal(labs[1].status, "in-progress"); // default
@@ -25,7 +26,10 @@ Deno.test("loadAllManifests reads a given labs dir, sorted by id", async () => {
     "--allow-env",
     "--allow-net=127.0.0.1",
   ]);
-  await assert.rejects(loadManifest("5", FIXTURES), /no lab "5": expected one of 91, 92, 93, 94/);
+  await assert.rejects(
+    loadManifest("5", FIXTURES),
+    /no lab "5": expected one of 91, 92, 93, 94, 95/,
+  );
 });
 
 Deno.test("validateManifest names the file, field, expectation and value", () => {

@@ -4,6 +4,9 @@
  *
  * @example
  * ```ts
+ * import { killTree } from "@lib/tooling/process_tree.ts";
+ *
+ * const child = new Deno.Command("sleep", { args: ["60"] }).spawn();
  * killTree(child.pid, "SIGKILL");
  * ```
  *

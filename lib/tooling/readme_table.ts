@@ -20,6 +20,9 @@ const cell = (text: string) => text.replaceAll("|", "\\|");
  *
  * @example
  * ```ts
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ * import { labTable } from "@lib/tooling/readme_table.ts";
+ *
  * labTable(await loadAllManifests()).split("\n")[0]; // "| # | Lab | Pattern | Roles | Status |"
  * ```
  */
@@ -44,7 +47,11 @@ export function labTable(labs: LabManifest[]): string {
  *
  * @example
  * ```ts
- * replaceLabTable(readme, labTable(labs));
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ * import { labTable, replaceLabTable } from "@lib/tooling/readme_table.ts";
+ *
+ * const readme = await Deno.readTextFile("README.md");
+ * const updated = replaceLabTable(readme, labTable(await loadAllManifests()));
  * ```
  */
 export function replaceLabTable(readme: string, table: string): string {

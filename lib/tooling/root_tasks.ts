@@ -14,7 +14,16 @@ export interface TaskDefinition {
 
 const SAFE = /^[A-Za-z0-9_\-.,/:=@%+]+$/;
 
-/** Quotes one argument for the `deno task` shell when it needs it. */
+/**
+ * Quotes one argument for the `deno task` shell when it needs it.
+ *
+ * @example
+ * ```ts
+ * import { shellQuote } from "@lib/tooling/root_tasks.ts";
+ *
+ * shellQuote("--allow-write=/tmp/x y"); // "'--allow-write=/tmp/x y'"
+ * ```
+ */
 export function shellQuote(arg: string): string {
   return SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`;
 }
@@ -44,8 +53,14 @@ export const FIXED_TASKS: Record<string, TaskDefinition> = {
     command: "deno run -A lib/zmq/bench.ts",
   },
   check: {
-    description: "deno fmt --check, deno lint and deno check on the whole repository",
-    command: "deno fmt --check && deno lint && deno check .",
+    description: "deno fmt --check, deno lint, deno check on the whole repository and " +
+      "deno check --doc on lib/ (every JSDoc example type-checks)",
+    command: "deno fmt --check && deno lint && deno check . && deno check --doc lib/",
+  },
+  new: {
+    description: 'Scaffold a lab: new NN slug "Title" "Pattern" [--role NAME] ' +
+      "(manifest, role stub, protocol, tests, bench, SUMMARY skeleton), then sync",
+    command: "deno run -A lib/tooling/new_lab.ts",
   },
 };
 
@@ -55,6 +70,9 @@ export const FIXED_TASKS: Record<string, TaskDefinition> = {
  *
  * @example
  * ```ts
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ * import { rootTasks } from "@lib/tooling/root_tasks.ts";
+ *
  * rootTasks(await loadAllManifests())["lab05:gateway"].command;
  * // "deno run --allow-ffi --allow-env --allow-read --allow-sys labs/05-audit-gateway/cmd/audit_gateway.ts"
  * ```

@@ -1,11 +1,26 @@
 /**
- * `deno task labNN [--duration 30s] [--grace 10s]`: runs a lab's demo topology from its
- * manifest. Every instance is its own process with exactly its role's permission flags and
- * `LOG_FORMAT=pretty`; every output line is prefixed with the role name (plus instance
- * number) in its own colour. Ctrl+C / SIGTERM (or the end of `--duration`) stops every
- * role with SIGTERM and waits, SIGKILLs what is left after the grace period, and exits
- * non-zero if any role failed or exited on its own while the others were still running
- * (a demo process marked `"oneshot": true` in the manifest may finish with exit code 0).
+ * `deno task labNN [--duration 30s] [--grace 10s] [--keep]`: runs a lab's demo topology
+ * from its manifest. Every instance is its own process with exactly its role's permission
+ * flags and `LOG_FORMAT=pretty`; every output line is prefixed with the role name (plus
+ * instance number) in its own colour.
+ *
+ * Each run gets its own temporary directory: `{run_dir}` in a manifest's demo arguments is
+ * replaced by it, roles see it as `LAB_RUN_DIR`, the runner prints it and removes it when
+ * the lab ends (`--keep` keeps it).
+ *
+ * Stopping: the runner is the only one that signals the roles. On Linux and macOS every
+ * role runs in its own session, so a Ctrl+C in the terminal, `timeout -s INT` or any
+ * signal to the process group reaches only the runner (and `deno task`, which relays it
+ * once more); the runner then sends each role exactly one signal (the one it got, SIGTERM
+ * for `--duration`) and waits. A repeat within 1 s is that relay and is ignored; a later one
+ * SIGKILLs every role. On Windows, where killing a child is always immediate, the runner
+ * asks a role to stop by closing its stdin (`ROLE_STOP_ON_STDIN_EOF=1` tells the role
+ * runtime that end of stdin is a stop request); on every system a role whose runner died
+ * reads end of stdin and stops too. What still runs after `--grace` is SIGKILLed.
+ *
+ * The lab fails (exit 1) when a role exits on its own while the lab runs (a demo process
+ * marked `"oneshot": true` may finish with 0), is SIGKILLed, or does not exit 0 after the
+ * stop request; `FAILED:` names only the roles that caused it.
  *
  * @module
  */
@@ -30,12 +45,19 @@ export interface RunLabOptions {
   durationMs?: number;
   /** How long stopping roles get before SIGKILL (default 10 s). */
   graceMs?: number;
+  /** Keep the run directory instead of removing it when the lab ends. */
+  keepRunDir?: boolean;
   /** Working directory of the roles (default: the repository root). */
   cwd?: string;
   /** Where output lines go (default: stdout). */
   write?: (line: string) => void;
   /** Stops the lab like a signal would (for embedding and tests). */
   signal?: AbortSignal;
+  /**
+   * How a role is asked to stop: `"signal"` (Linux, macOS) or `"stdin"` (closing its stdin;
+   * the default on Windows, where a signal kills at once).
+   */
+  stopVia?: "signal" | "stdin";
 }
 
 /** One process of the demo topology. */
@@ -47,18 +69,34 @@ export interface DemoInstance {
   oneshot: boolean;
 }
 
+/** Placeholder in manifest demo arguments for the run's temporary directory. */
+export const RUN_DIR_PLACEHOLDER = "{run_dir}";
+
+/**
+ * Env variable that tells the role runtime its stdin is the runner's stop channel: end of
+ * stdin is a stop request, handled like the first SIGTERM.
+ */
+export const STOP_ON_STDIN_EOF_ENV = "ROLE_STOP_ON_STDIN_EOF";
+
 const PALETTE = [36, 33, 35, 32, 34, 91, 96, 93, 95, 92, 94, 31];
+/** A repeated signal within this many ms is the same keypress relayed (e.g. by deno task). */
+const RELAY_WINDOW_MS = 1000;
+const WINDOWS = Deno.build.os === "windows";
 
 /**
  * The demo's processes in start order, labelled `role` or `role#n` when a role runs more
- * than once.
+ * than once; `{run_dir}` in their arguments is replaced by `runDir` when given.
  *
  * @example
  * ```ts
+ * import { loadManifest } from "@lib/tooling/manifest.ts";
+ * import { demoInstances } from "@lib/tooling/run_lab.ts";
+ *
+ * const lab = await loadManifest("01");
  * demoInstances(lab).map((p) => p.label); // ["dashboard#1", "dashboard#2", "monitor_agent#1", ...]
  * ```
  */
-export function demoInstances(lab: LabManifest): DemoInstance[] {
+export function demoInstances(lab: LabManifest, runDir?: string): DemoInstance[] {
   const total = new Map<string, number>();
   for (const d of lab.demo) total.set(d.role, (total.get(d.role) ?? 0) + (d.instances ?? 1));
   const seen = new Map<string, number>();
@@ -70,7 +108,9 @@ export function demoInstances(lab: LabManifest): DemoInstance[] {
       out.push({
         label: total.get(d.role)! > 1 ? `${d.role}#${n}` : d.role,
         role: d.role,
-        args: d.args,
+        args: runDir === undefined
+          ? d.args
+          : d.args.map((a) => a.replaceAll(RUN_DIR_PLACEHOLDER, runDir)),
         oneshot: d.oneshot ?? false,
       });
     }
@@ -81,8 +121,12 @@ export function demoInstances(lab: LabManifest): DemoInstance[] {
 interface Running {
   instance: DemoInstance;
   child: Deno.ChildProcess;
+  stdin: WritableStreamDefaultWriter<Uint8Array>;
   status?: Deno.CommandStatus;
+  /** Exited while the lab was running (and was not a oneshot finishing with 0). */
   onItsOwn?: boolean;
+  /** Was still running when the runner asked every role to stop. */
+  askedToStop?: boolean;
   killed?: boolean;
 }
 
@@ -92,45 +136,61 @@ interface Running {
  *
  * @example
  * ```ts
+ * import { loadManifest } from "@lib/tooling/manifest.ts";
+ * import { runLab } from "@lib/tooling/run_lab.ts";
+ *
  * const code = await runLab(await loadManifest("01"), { durationMs: 30_000 });
+ * Deno.exit(code);
  * ```
  */
 export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Promise<number> {
   const write = options.write ?? ((line: string) => console.log(line));
   const graceMs = options.graceMs ?? 10_000;
   const color = !Deno.noColor;
-  const instances = demoInstances(lab);
+  const runDir = await Deno.makeTempDir({ prefix: `zmq-labs-lab${lab.id}-` });
+  const instances = demoInstances(lab, runDir);
   const width = Math.max(3, ...instances.map((p) => p.label.length));
   const paint = (i: number, text: string) =>
     color ? `\x1b[${PALETTE[i % PALETTE.length]}m${text}\x1b[0m` : text;
   const say = (text: string) =>
     write(`${color ? "\x1b[1m" : ""}${"lab".padEnd(width)} |${color ? "\x1b[0m" : ""} ${text}`);
-  const env = { LOG_FORMAT: Deno.env.get("LOG_FORMAT") ?? "pretty" };
+  const env = {
+    LOG_FORMAT: Deno.env.get("LOG_FORMAT") ?? "pretty",
+    LAB_RUN_DIR: runDir,
+    [STOP_ON_STDIN_EOF_ENV]: "1",
+  };
 
   let stopping = false;
-  let failed = false;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const running: Running[] = [];
   let settle!: () => void;
   const allDone = new Promise<void>((resolve) => (settle = resolve));
+  const maybeDone = () => {
+    if (running.length === instances.length && running.every((x) => x.status)) settle();
+  };
 
-  const stop = (reason: string, signalChildren = true) => {
+  // One stop request per role: a signal where signals are graceful, else end of stdin.
+  const stopVia = options.stopVia ?? (WINDOWS ? "stdin" : "signal");
+  const askToStop = (r: Running, signal: Deno.Signal) => {
+    r.askedToStop = true;
+    if (stopVia === "stdin") {
+      void r.stdin.close().catch(() => {});
+      return;
+    }
+    try {
+      r.child.kill(signal);
+    } catch {
+      // exited meanwhile
+    }
+  };
+
+  const stop = (reason: string, signal: Deno.Signal = "SIGTERM") => {
     if (stopping) return;
     stopping = true;
-    const live = running.filter((r) => !r.status).length;
-    say(
-      signalChildren
-        ? `stopping (${reason}): SIGTERM to ${live} role(s)`
-        : `stopping (${reason} from the terminal, which the ${live} role(s) got too): waiting`,
-    );
-    for (const r of running) {
-      if (r.status || !signalChildren) continue;
-      try {
-        r.child.kill("SIGTERM");
-      } catch {
-        // exited meanwhile
-      }
-    }
+    const live = running.filter((r) => !r.status);
+    const how = stopVia === "stdin" ? "closing stdin of" : `${signal} to`;
+    say(`stopping (${reason}): ${how} ${live.length} role(s)`);
+    for (const r of live) askToStop(r, signal);
     graceTimer = setTimeout(() => {
       for (const r of running) {
         if (r.status) continue;
@@ -142,69 +202,77 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
   };
 
   if (instances.length === 0) {
+    await removeRunDir(runDir);
     say(`lab ${lab.id} has no demo processes in its manifest: nothing to run`);
     return 2;
   }
   say(`lab ${lab.id} ${lab.title} (${lab.pattern}): starting ${instances.length} process(es)`);
+  say(
+    `run dir ${runDir} (LAB_RUN_DIR; ${
+      options.keepRunDir ? "kept after the run" : "removed at the end, --keep keeps it"
+    })`,
+  );
   const pumps: Promise<void>[] = [];
-  instances.forEach((instance, index) => {
-    const role = lab.roles.find((r) => r.name === instance.role)!;
-    const args = ["run", ...permissionFlags(role), `${lab.dir}/${role.entry}`, ...instance.args];
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: options.cwd ?? REPO_ROOT,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const r: Running = { instance, child };
-    running.push(r);
-    const prefix = paint(index, `${instance.label.padEnd(width)} |`);
-    const emit = (line: string) => write(`${prefix} ${line}`);
-    const output = Promise.all([forEachLine(child.stdout, emit), forEachLine(child.stderr, emit)]);
-    pumps.push(
-      (async () => {
-        const status = await child.status;
-        await output;
-        r.status = status;
-        const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
-        if (!stopping && instance.oneshot && status.code === 0) {
-          say(`${instance.label} finished (${how})`);
-        } else if (!stopping) {
-          r.onItsOwn = true;
-          failed = true;
-          say(`${instance.label} exited on its own (${how}) while the lab was running`);
-          stop(`${instance.label} exited`);
-        } else {
-          say(`${instance.label} exited (${how})`);
-        }
-        if (status.code !== 0) failed = true;
-        if (running.length === instances.length && running.every((x) => x.status)) settle();
-      })(),
-    );
-  });
-  if (running.every((x) => x.status)) settle();
+  const start = () => {
+    instances.forEach((instance, index) => {
+      const role = lab.roles.find((r) => r.name === instance.role)!;
+      const args = ["run", ...permissionFlags(role), `${lab.dir}/${role.entry}`, ...instance.args];
+      const child = new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: options.cwd ?? REPO_ROOT,
+        env,
+        // Own session (Unix): signals meant for the runner's process group do not reach it.
+        detached: !WINDOWS,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const r: Running = { instance, child, stdin: child.stdin.getWriter() };
+      running.push(r);
+      const prefix = paint(index, `${instance.label.padEnd(width)} |`);
+      const emit = (line: string) => write(`${prefix} ${line}`);
+      const output = Promise.all([
+        forEachLine(child.stdout, emit),
+        forEachLine(child.stderr, emit),
+      ]);
+      pumps.push(
+        (async () => {
+          const status = await child.status;
+          await output;
+          r.status = status;
+          void r.stdin.close().catch(() => {});
+          const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+          if (!stopping && instance.oneshot && status.code === 0) {
+            say(`${instance.label} finished (${how})`);
+          } else if (!stopping) {
+            r.onItsOwn = true;
+            say(`${instance.label} exited on its own (${how}) while the lab was running`);
+            stop(`${instance.label} exited`);
+          } else {
+            say(`${instance.label} exited (${how})`);
+          }
+          maybeDone();
+        })(),
+      );
+    });
+  };
 
-  // Signals. A Ctrl+C in a terminal reaches every process of the foreground group, the
-  // roles included: sending them SIGTERM on top would count as their second signal (exit
-  // 130), so then the runner only waits. A repeat within 1 s is the same keypress relayed
-  // by `deno task`; a later one kills everything at once.
   let firstSignalAt = 0;
   const onSignal = (sig: Deno.Signal) => () => {
     const now = Date.now();
     if (!firstSignalAt) {
       firstSignalAt = now;
-      const fromTerminal = sig === "SIGINT" && Deno.stdin.isTerminal();
-      stop(sig, !fromTerminal);
-    } else if (now - firstSignalAt > 1000) {
+      stop(sig, sig === "SIGBREAK" ? "SIGTERM" : sig);
+    } else if (now - firstSignalAt > RELAY_WINDOW_MS) {
       say(`second ${sig}: SIGKILL to every role`);
-      for (const r of running) if (!r.status) killTree(r.child.pid, "SIGKILL");
+      for (const r of running) {
+        if (r.status) continue;
+        r.killed = true;
+        killTree(r.child.pid, "SIGKILL");
+      }
     }
   };
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
+  const signals: Deno.Signal[] = WINDOWS ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
   const handlers = signals.map((sig) => [sig, onSignal(sig)] as const);
   for (const [sig, handler] of handlers) Deno.addSignalListener(sig, handler);
   const durationTimer = options.durationMs !== undefined
@@ -213,6 +281,8 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
   const onAbort = () => stop("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
+    start();
+    maybeDone();
     await allDone;
     await Promise.all(pumps);
   } finally {
@@ -220,40 +290,93 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
     clearTimeout(graceTimer);
     options.signal?.removeEventListener("abort", onAbort);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
+    // Never leave a role behind (detached roles would outlive the runner).
+    for (const r of running) if (!r.status) killTree(r.child.pid, "SIGKILL");
+    await finishRunDir(runDir, options.keepRunDir, say);
   }
-  const bad = running.filter((r) => r.onItsOwn || r.killed || r.status?.code !== 0);
-  if (bad.length > 0 || failed) {
-    say(`FAILED: ${bad.map((r) => r.instance.label).join(", ")}`);
+  const failed = failedRoles(running);
+  if (failed.length > 0) {
+    say(`FAILED: ${failed.join(", ")}`);
     return 1;
   }
   say("all roles stopped cleanly");
   return 0;
 }
 
-const USAGE = "usage: deno task labNN [--duration 30s] [--grace 10s]  " +
-  "(or: run_lab.ts NN [--labs-dir DIR] ...)";
+/**
+ * The labels to blame: roles that exited on their own or were SIGKILLed; only when there
+ * are none, roles that did not exit 0 after the stop request. A role the runner stopped
+ * because another one failed is not blamed for that.
+ */
+function failedRoles(running: Running[]): string[] {
+  const causes = running.filter((r) => r.onItsOwn || r.killed);
+  if (causes.length > 0) return causes.map((r) => r.instance.label);
+  return running
+    .filter((r) => r.askedToStop && r.status && r.status.code !== 0)
+    .map((r) => `${r.instance.label} (exit ${r.status!.code} after the stop request)`);
+}
+
+async function removeRunDir(dir: string): Promise<void> {
+  try {
+    await Deno.remove(dir, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+async function finishRunDir(
+  dir: string,
+  keep: boolean | undefined,
+  say: (text: string) => void,
+): Promise<void> {
+  if (keep) {
+    say(`run dir kept: ${dir}`);
+    return;
+  }
+  try {
+    await removeRunDir(dir);
+  } catch (error) {
+    say(`could not remove the run dir ${dir}: ${(error as Error).message}`);
+  }
+}
+
+const USAGE = "usage: deno task labNN [--duration 30s] [--grace 10s] [--keep]  " +
+  "(or: run_lab.ts NN [--labs-dir DIR] [--stop-via signal|stdin] ...)";
+
+function stopViaOption(value: string | undefined): RunLabOptions["stopVia"] {
+  if (value === undefined || value === "signal" || value === "stdin") return value;
+  throw new Error(`option '--stop-via' expects signal or stdin, got ${JSON.stringify(value)}`);
+}
 
 if (import.meta.main) {
-  const { lab, durationMs, graceMs, labsDir } = parseToolArgs("run_lab", USAGE, () => {
-    const { values, positionals } = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        duration: { type: "string" },
-        grace: { type: "string" },
-        "labs-dir": { type: "string", default: LABS_DIR },
-      },
-    });
-    if (positionals.length !== 1) {
-      throw new Error(`expected one lab id, got ${JSON.stringify(positionals)}`);
-    }
-    return {
-      lab: positionals[0],
-      durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
-      graceMs: values.grace === undefined ? undefined : parseDuration(values.grace),
-      labsDir: values["labs-dir"],
-    };
-  });
+  const { lab, durationMs, graceMs, keepRunDir, labsDir, stopVia } = parseToolArgs(
+    "run_lab",
+    USAGE,
+    (args) => {
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          duration: { type: "string" },
+          grace: { type: "string" },
+          keep: { type: "boolean", default: false },
+          "stop-via": { type: "string" },
+          "labs-dir": { type: "string", default: LABS_DIR },
+        },
+      });
+      if (positionals.length !== 1) {
+        throw new Error(`expected one lab id, got ${JSON.stringify(positionals)}`);
+      }
+      return {
+        lab: positionals[0],
+        durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
+        graceMs: values.grace === undefined ? undefined : parseDuration(values.grace),
+        keepRunDir: values.keep,
+        labsDir: values["labs-dir"],
+        stopVia: stopViaOption(values["stop-via"]),
+      };
+    },
+  );
   let manifest: LabManifest;
   try {
     manifest = await loadManifest(lab, labsDir);
@@ -262,5 +385,5 @@ if (import.meta.main) {
     console.error(`run_lab: error: ${(error as Error).message}`);
     Deno.exit(2);
   }
-  Deno.exit(await runLab(manifest!, { durationMs, graceMs }));
+  Deno.exit(await runLab(manifest!, { durationMs, graceMs, keepRunDir, stopVia }));
 }

@@ -7,13 +7,15 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { compilePlan } from "./compile_plan.ts";
 import { fmtOptionsOf, formatFiles } from "./format.ts";
 import { replaceTopLevelKey, stringifyJson } from "./json_text.ts";
 import { loadAllManifests, REPO_ROOT } from "./manifest.ts";
-import { labBuildPs1, labRunPs1 } from "./powershell.ts";
+import { labBuildPs1, labRunPs1, rootRunPs1 } from "./powershell.ts";
 import { labTable, replaceLabTable } from "./readme_table.ts";
 import { rootTasks } from "./root_tasks.ts";
+import { parseToolArgs } from "./tool_args.ts";
 import { launchJson, tasksJson } from "./vscode_config.ts";
 
 /** Path of the compile plan, relative to the repository root. */
@@ -28,9 +30,17 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
-/** Workspace members: the current ones plus every `labs/NN-*` folder that has a deno.json. */
+/**
+ * Workspace members: the current ones plus every `labs/NN-*` folder that has a deno.json,
+ * less `./labs/NN-*` members whose deno.json is gone (a removed lab).
+ */
 async function workspaceMembers(root: string, current: string[]): Promise<string[]> {
-  const members = new Set(current);
+  const members = new Set<string>();
+  for (const member of current) {
+    const lab = /^\.\/labs\/(\d\d-[^/]+)\/?$/.exec(member);
+    if (lab && await readText(`${root}/labs/${lab[1]}/deno.json`) === null) continue;
+    members.add(member);
+  }
   try {
     for await (const entry of Deno.readDir(`${root}/labs`)) {
       if (!entry.isDirectory || !/^\d\d-/.test(entry.name)) continue;
@@ -51,6 +61,8 @@ async function workspaceMembers(root: string, current: string[]): Promise<string
  *
  * @example
  * ```ts
+ * import { generateFiles } from "@lib/tooling/sync.ts";
+ *
  * const files = await generateFiles("/work/main");
  * files.get(".vscode/launch.json");
  * ```
@@ -68,7 +80,7 @@ export async function generateFiles(root: string = REPO_ROOT): Promise<Map<strin
     stringifyJson(rootTasks(labs), 100, "  "),
   );
   const members = await workspaceMembers(root, config.workspace ?? []);
-  if (members.length !== (config.workspace ?? []).length) {
+  if (JSON.stringify(members) !== JSON.stringify([...(config.workspace ?? [])].sort())) {
     denoJson = replaceTopLevelKey(denoJson, "workspace", stringifyJson(members, 0, "  "));
   }
   files.set("deno.json", denoJson);
@@ -80,6 +92,7 @@ export async function generateFiles(root: string = REPO_ROOT): Promise<Map<strin
     files.set(`labs/${lab.folder}/run.ps1`, labRunPs1(lab));
     files.set(`labs/${lab.folder}/build.ps1`, labBuildPs1(lab));
   }
+  files.set("run.ps1", rootRunPs1());
   files.set(COMPILE_PLAN_PATH, note(compilePlan(labs)));
 
   const readme = await readText(`${root}/README.md`);
@@ -95,6 +108,8 @@ export async function generateFiles(root: string = REPO_ROOT): Promise<Map<strin
  *
  * @example
  * ```ts
+ * import { sync } from "@lib/tooling/sync.ts";
+ *
  * const drifted = await sync("/work/main", { check: true }); // [] when up to date
  * ```
  */
@@ -118,19 +133,20 @@ export async function sync(
   return changed;
 }
 
+const USAGE = "usage: deno task sync [--check] [--root DIR]";
+
 if (import.meta.main) {
-  let check = false;
-  let root = REPO_ROOT;
-  const args = [...Deno.args];
-  while (args.length > 0) {
-    const arg = args.shift()!;
-    if (arg === "--check") check = true;
-    else if (arg === "--root" && args.length > 0) root = args.shift()!;
-    else {
-      console.error(`sync: error: expected [--check] [--root DIR], got ${JSON.stringify(arg)}`);
-      Deno.exit(2);
-    }
-  }
+  const { check, root } = parseToolArgs("sync", USAGE, (args) => {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        check: { type: "boolean", default: false },
+        root: { type: "string", default: REPO_ROOT },
+      },
+    });
+    if (positionals.length > 0) throw new Error(`expected no arguments, got ${positionals}`);
+    return values;
+  });
   try {
     const changed = await sync(root, { check });
     if (check) {

@@ -45,6 +45,8 @@ const SUMMARY = /^(ok|FAILED) \| (\d+) passed(?: \([^)]*\))? \| (\d+) failed/;
  *
  * @example
  * ```ts
+ * import { parseTestOutput } from "@lib/tooling/test_all.ts";
+ *
  * parseTestOutput(["ok | 3 passed | 0 failed (1s)"], true); // { passed: 3, failed: 0, summary: true }
  * ```
  */
@@ -100,6 +102,8 @@ async function subdirs(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import { discoverSuites } from "@lib/tooling/test_all.ts";
+ *
  * await discoverSuites(); // ["lib/codec", "lib/role", ..., "tests", "labs/01-heartbeat", ...]
  * ```
  */
@@ -133,6 +137,8 @@ export interface RunSuitesOptions {
  *
  * @example
  * ```ts
+ * import { runSuites } from "@lib/tooling/test_all.ts";
+ *
  * const results = await runSuites(["lib/zmq", "tests"], { parallel: 2 });
  * ```
  */
@@ -220,6 +226,9 @@ export async function runSuites(
  *
  * @example
  * ```ts
+ * import { formatReport, runSuites } from "@lib/tooling/test_all.ts";
+ *
+ * const results = await runSuites(["tests"], { parallel: 1 });
  * formatReport(results).at(-1); // "tests: 42 passed, 0 failed"
  * ```
  */
@@ -254,9 +263,9 @@ const USAGE = "usage: deno task test [PATH...] [--parallel N] [--timeout 10m] [-
   "[--verbose] [--root DIR]";
 
 if (import.meta.main) {
-  const options = parseToolArgs("test_all", USAGE, () => {
+  const options = parseToolArgs("test_all", USAGE, (args) => {
     const { values, positionals } = parseArgs({
-      args: Deno.args,
+      args,
       allowPositionals: true,
       options: {
         parallel: { type: "string", default: Deno.env.get("TEST_PARALLEL") ?? "2" },
@@ -283,6 +292,16 @@ if (import.meta.main) {
   });
   const { targets, parallel, timeoutMs, root, verbose } = options;
   let { logPath } = options;
+  for (const target of targets) {
+    try {
+      await Deno.stat(target.startsWith("/") ? target : `${root}/${target}`);
+    } catch {
+      console.error(
+        `test_all: error: no test suite "${target}": expected a folder or file under ${root}`,
+      );
+      Deno.exit(2);
+    }
+  }
   const suites = targets.length > 0 ? targets : await discoverSuites(root);
   try {
     await ensureDeps(root);

@@ -119,3 +119,10 @@ Deno.test("test_all exits 0 with the totals line when everything passes", async 
   assert.equal(status.code, 0, proc.lines.join("\n"));
   assert.equal(proc.lines.at(-1), "tests: 3 passed, 0 failed");
 });
+
+Deno.test("an unknown suite is one line and exit 2", async () => {
+  await using proc = spawnTool("test_all.ts", ["labs/99-nope", "--log", "/dev/null"]);
+  assert.equal((await proc.done()).code, 2);
+  assert.equal(proc.lines.length, 1, proc.lines.join("\n"));
+  assert.match(proc.lines[0], /^test_all: error: no test suite "labs\/99-nope": expected a folder/);
+});

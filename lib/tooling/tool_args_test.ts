@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { toolArgs } from "./tool_args.ts";
 import { spawnTool } from "./testdata/spawn_tool.ts";
 
 const TOOLS = ["run_lab.ts", "test_all.ts", "build.ts", "bench.ts"];
@@ -21,3 +22,19 @@ for (const tool of TOOLS) {
     assert.match(proc.lines[1], /^usage: /);
   });
 }
+
+Deno.test("toolArgs drops the first `--` only", () => {
+  assert.deepEqual(toolArgs(["01", "--", "--duration", "3s"]), ["01", "--duration", "3s"]);
+  assert.deepEqual(toolArgs(["--", "05"]), ["05"]);
+  assert.deepEqual(toolArgs(["05"]), ["05"]);
+  assert.deepEqual(toolArgs(["--", "--", "x"]), ["--", "x"]);
+});
+
+Deno.test("a leading `--` works like no `--` (deno task lab01 -- --help)", async () => {
+  await using proc = spawnTool("run_lab.ts", ["01", "--", "--help"]);
+  assert.equal((await proc.done()).code, 0);
+  assert.match(proc.lines[0], /^usage: deno task labNN/);
+  await using bad = spawnTool("build.ts", ["--", "--no-such-option"]);
+  assert.equal((await bad.done()).code, 2);
+  assert.equal(bad.lines[0], "build: error: Unknown option '--no-such-option'");
+});

@@ -17,6 +17,10 @@ const sorted = (labs: LabManifest[]) => [...labs].sort((a, b) => a.id.localeComp
  *
  * @example
  * ```ts
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ * import { launchJson } from "@lib/tooling/vscode_config.ts";
+ *
+ * const labs = await loadAllManifests();
  * launchJson(labs).configurations[0].runtimeArgs; // ["run", "--inspect-wait=127.0.0.1:9230", ...]
  * ```
  */
@@ -51,6 +55,10 @@ export function launchJson(labs: LabManifest[]) {
  *
  * @example
  * ```ts
+ * import { loadAllManifests } from "@lib/tooling/manifest.ts";
+ * import { tasksJson } from "@lib/tooling/vscode_config.ts";
+ *
+ * const labs = await loadAllManifests();
  * tasksJson(labs).tasks.map((t) => t.label); // ["sync", "test: all", "lab01: run", ...]
  * ```
  */

@@ -1,27 +1,75 @@
 /**
- * `deno task bench:zmq`: lib/zmq PUSH/PULL throughput (16 B, 1 KiB, 64 KiB, 12 MiB) and
- * REQ/REP round-trip latency (median, p99), each measured beside zeromq.js on Node and
- * native C against the same libzmq, in the same run, with the ratios. Every figure is
- * two separate processes talking over tcp://127.0.0.1 (as libzmq's local_thr/remote_thr).
+ * `deno task bench:zmq [--repeats N] [--quick] [--baseline DIR]`: lib/zmq PUSH/PULL
+ * throughput (16 B, 1 KiB, 64 KiB, 12 MiB and a 4K video frame of 12,441,600 B over tcp,
+ * 16 B and 64 KiB over ipc) and REQ/REP round-trip latency (median, p99), each measured
+ * beside zeromq.js on Node and native C against the same libzmq, in the same run.
+ *
+ * Every figure is two separate processes (as libzmq's local_thr/remote_thr). Each
+ * measurement runs `--repeats` times (default 3), alternating the implementations, and the
+ * table shows medians with the spread (max-min over median). The CPU column is user+sys of
+ * both processes per million messages (per GB for the large sizes), measured from the first
+ * message received to the last; RSS is the receiver's peak. A ratio below the issue's goal is
+ * marked `!`. `lib/zmq fast` is the allocation-free API (`receiveInto`, `sendSync`);
+ * `lib/zmq pool` (only with `--impls`) is the plain API with the reactor's park off.
+ * `--baseline DIR[,DIR...]` adds `DIR/lib/zmq` (another checkout, e.g. a variant under test)
+ * as one more implementation each, named `base:<last path segment>`.
+ * `--rows "16 B,64 KiB"`, `--impls "lib/zmq,C"` and `--no-latency` select parts of the run.
+ * `--quick` runs small counts once (seconds: CI checks the bench still runs). Figures are
+ * never asserted anywhere: this machine is shared and noisy.
  *
  * @module
  */
+import { percentiles } from "@lib/async/mod.ts";
 import { loadLibzmq } from "./mod.ts";
 
 const here = new URL("./bench/", import.meta.url).pathname;
-const SIZES = [
-  { label: "16 B", size: 16, count: 1_000_000 },
-  { label: "1 KiB", size: 1024, count: 300_000 },
-  { label: "64 KiB", size: 65_536, count: 20_000 },
-  { label: "12 MiB", size: 12 * 1024 * 1024, count: 100 },
+
+interface Row {
+  label: string;
+  size: number;
+  count: number;
+  transport: "tcp" | "ipc";
+  /** Goal of lib/zmq ÷ C (throughput). */
+  goal: number;
+  /** Also at least Node's figure. */
+  goalNode?: boolean;
+}
+
+const ROWS: Row[] = [
+  { label: "16 B", size: 16, count: 1_000_000, transport: "tcp", goal: 0.5 },
+  { label: "1 KiB", size: 1024, count: 300_000, transport: "tcp", goal: 0.9 },
+  { label: "64 KiB", size: 65_536, count: 20_000, transport: "tcp", goal: 0.8, goalNode: true },
+  { label: "12 MiB", size: 12 * 1024 * 1024, count: 100, transport: "tcp", goal: 0.9 },
+  { label: "4K frame", size: 12_441_600, count: 100, transport: "tcp", goal: 0.9 },
+  { label: "16 B ipc", size: 16, count: 1_000_000, transport: "ipc", goal: 0.5 },
+  { label: "64K ipc", size: 65_536, count: 20_000, transport: "ipc", goal: 0.8, goalNode: true },
 ];
 const ROUND_TRIPS = 10_000;
+/** Goals of lib/zmq ÷ C for REQ/REP (lower is better). */
+const LATENCY_GOALS = { median: 1.2, p99: 1.5 };
 
-type Impl = "lib/zmq" | "zeromq.js" | "C";
+/** An implementation; `base:<dir name>` is a `--baseline` checkout. */
+type Impl =
+  | "lib/zmq"
+  | "lib/zmq fast"
+  | "lib/zmq pool"
+  | "zeromq.js"
+  | "C"
+  | `base:${string}`;
 
 interface Peer {
   child: Deno.ChildProcess;
   lines: AsyncIterator<string>;
+}
+
+interface Throughput {
+  msgs: number;
+  bytes: number;
+  /** CPU ms of both processes per million messages. */
+  cpuPerM: number;
+  /** CPU ms of both processes per GB. */
+  cpuPerGB: number;
+  rssKb: number;
 }
 
 async function buildC(): Promise<string | null> {
@@ -47,31 +95,37 @@ async function buildC(): Promise<string | null> {
   }
 }
 
-function command(impl: Impl, cPeer: string | null, args: string[]): Deno.Command {
+interface Setup {
+  cPeer: string | null;
+  /** `--baseline` checkouts by implementation name. */
+  baselines: Map<Impl, string>;
+}
+
+function command(impl: Impl, setup: Setup, args: string[]): Deno.Command {
   const options = { stdout: "piped", stderr: "inherit", stdin: "null" } as const;
+  const deno = (peer: string, extra: string[] = []) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "-A", peer, ...args, ...extra],
+      ...options,
+    });
   switch (impl) {
     case "lib/zmq":
-      return new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          "--allow-ffi",
-          "--allow-env",
-          "--allow-read",
-          `${here}peer.ts`,
-          ...args,
-        ],
-        ...options,
-      });
+      return deno(`${here}peer.ts`);
+    case "lib/zmq fast":
+      return deno(`${here}peer.ts`, ["--api=fast"]);
+    case "lib/zmq pool":
+      return deno(`${here}peer.ts`, ["--mode=pool"]);
     case "zeromq.js":
       return new Deno.Command("node", { args: [`${here}peer.cjs`, ...args], ...options });
     case "C":
-      return new Deno.Command(cPeer!, { args: [loadLibzmq().path, ...args], ...options });
+      return new Deno.Command(setup.cPeer!, { args: [loadLibzmq().path, ...args], ...options });
+    default:
+      return deno(`${setup.baselines.get(impl)}/lib/zmq/bench/peer.ts`);
   }
 }
 
-function spawn(impl: Impl, cPeer: string | null, args: string[]): Peer {
-  const child = command(impl, cPeer, args).spawn();
+function spawn(impl: Impl, setup: Setup, args: string[]): Peer {
+  const child = command(impl, setup, args).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())
     [Symbol.asyncIterator]();
   return { child, lines };
@@ -89,7 +143,7 @@ function splitLines(): TransformStream<string, string> {
   });
 }
 
-async function json(peer: Peer): Promise<Record<string, number | string>> {
+async function json(peer: Peer): Promise<Record<string, number | string | null>> {
   const { value, done } = await peer.lines.next();
   if (done) throw new Error("peer exited without output");
   return JSON.parse(value);
@@ -104,24 +158,45 @@ async function stop(peer: Peer): Promise<void> {
   await peer.child.status;
 }
 
-async function throughput(impl: Impl, cPeer: string | null, size: number, count: number) {
-  const pull = spawn(impl, cPeer, ["pull", String(size), String(count)]);
-  const { endpoint } = await json(pull);
-  const push = spawn(impl, cPeer, ["push", String(endpoint), String(size), String(count)]);
+/** Cumulative CPU ms of a live process (Linux /proc; clock ticks of 10 ms), or NaN. */
+function processCpuMs(pid: number): number {
   try {
-    const { elapsedMs } = await json(pull);
-    const perSecond = count / (Number(elapsedMs) / 1000);
-    return { msgs: perSecond, bytes: perSecond * size };
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(stat[11]) + Number(stat[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+async function throughput(impl: Impl, setup: Setup, row: Row, dir: string): Promise<Throughput> {
+  const bind = row.transport === "ipc" ? [`ipc://${dir}/thr-${crypto.randomUUID()}.sock`] : [];
+  const pull = spawn(impl, setup, ["pull", String(row.size), String(row.count), ...bind]);
+  const { endpoint } = await json(pull);
+  const push = spawn(impl, setup, ["push", String(endpoint), String(row.size), String(row.count)]);
+  try {
+    await json(push); // about to send
+    const pushCpu0 = processCpuMs(push.child.pid);
+    const result = await json(pull);
+    const pushCpu = processCpuMs(push.child.pid) - pushCpu0;
+    const seconds = Number(result.elapsedMs) / 1000;
+    const cpu = Number(result.cpuMs) + pushCpu;
+    return {
+      msgs: row.count / seconds,
+      bytes: row.count * row.size / seconds,
+      cpuPerM: cpu / (row.count / 1e6),
+      cpuPerGB: cpu / (row.count * row.size / 1e9),
+      rssKb: Number(result.maxRssKb),
+    };
   } finally {
     await stop(push);
     await stop(pull);
   }
 }
 
-async function latency(impl: Impl, cPeer: string | null) {
-  const rep = spawn(impl, cPeer, ["rep"]);
+async function latency(impl: Impl, setup: Setup, roundTrips: number) {
+  const rep = spawn(impl, setup, ["rep"]);
   const { endpoint } = await json(rep);
-  const req = spawn(impl, cPeer, ["req", String(endpoint), String(ROUND_TRIPS)]);
+  const req = spawn(impl, setup, ["req", String(endpoint), String(roundTrips)]);
   try {
     const { medianUs, p99Us } = await json(req);
     return { median: Number(medianUs), p99: Number(p99Us) };
@@ -135,43 +210,136 @@ const fmtRate = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`;
 const fmtBytes = (n: number) =>
   n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB/s` : `${(n / 1e6).toFixed(0)} MB/s`;
-const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : "n/a");
+
+/** Median and spread ((max - min) / median) of repeated figures. */
+function summary(values: number[]): { median: number; spread: number } {
+  const [median] = percentiles(values, [0.5]);
+  const spread = values.length > 1 ? (Math.max(...values) - Math.min(...values)) / median : 0;
+  return { median, spread };
+}
+
+const pct = (spread: number) => `±${(spread * 50).toFixed(0)}%`;
+
+function parseArgs(args: string[]) {
+  const quick = args.includes("--quick");
+  const value = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const repeats = Number(value("--repeats") ?? (quick ? 1 : 3));
+  if (!Number.isInteger(repeats) || repeats < 1) {
+    throw new Error(`--repeats: expected an integer >= 1, got ${value("--repeats")}`);
+  }
+  const list = (flag: string) => value(flag)?.split(",").map((item) => item.trim());
+  return {
+    quick,
+    repeats,
+    baselines: list("--baseline") ?? [],
+    rows: list("--rows"),
+    impls: list("--impls") as Impl[] | undefined,
+    latency: !args.includes("--no-latency"),
+  };
+}
 
 if (import.meta.main) {
+  const options = parseArgs(Deno.args);
+  const { quick, repeats } = options;
   const cPeer = await buildC();
-  const impls: Impl[] = cPeer ? ["lib/zmq", "zeromq.js", "C"] : ["lib/zmq", "zeromq.js"];
-  console.log(`libzmq ${loadLibzmq().version.join(".")} from ${loadLibzmq().path}`);
-  console.log("PUSH/PULL throughput, two processes over tcp://127.0.0.1 (higher is better)");
-  console.log(
-    "size".padEnd(8) + impls.map((i) => i.padEnd(24)).join("") +
-      "lib/zmq÷zeromq.js  lib/zmq÷C",
+  const baselines = new Map<Impl, string>(
+    options.baselines.map((dir) => [`base:${dir.split("/").filter(Boolean).pop()}`, dir]),
   );
-  for (const { label, size, count } of SIZES) {
-    const results = new Map<Impl, { msgs: number; bytes: number }>();
-    for (const impl of impls) results.set(impl, await throughput(impl, cPeer, size, count));
-    const ours = results.get("lib/zmq")!;
-    console.log(
-      label.padEnd(8) +
-        impls.map((i) => {
-          const r = results.get(i)!;
-          return `${fmtRate(r.msgs)} ${fmtBytes(r.bytes)}`.padEnd(24);
-        }).join("") +
-        ratio(ours.msgs, results.get("zeromq.js")?.msgs).padEnd(19) +
-        ratio(ours.msgs, results.get("C")?.msgs),
-    );
+  const setup: Setup = { cPeer, baselines };
+  const impls: Impl[] = ["lib/zmq", "lib/zmq fast", "zeromq.js"];
+  if (cPeer) impls.push("C");
+  if (options.impls) {
+    const wanted = options.impls;
+    const all: Impl[] = [...impls, "lib/zmq pool"];
+    impls.splice(0, impls.length, ...all.filter((impl) => wanted.includes(impl)));
   }
-  console.log(`REQ/REP round trip, ${ROUND_TRIPS} round trips (lower is better)`);
-  const rtts = new Map<Impl, { median: number; p99: number }>();
-  for (const impl of impls) rtts.set(impl, await latency(impl, cPeer));
-  for (const impl of impls) {
-    const r = rtts.get(impl)!;
+  impls.push(...baselines.keys());
+  const dir = await Deno.makeTempDir({ prefix: "zmq-bench-ipc-" });
+  const rows =
+    (quick ? ROWS.map((row) => ({ ...row, count: Math.max(5, Math.ceil(row.count / 50)) })) : ROWS)
+      .filter((row) => !options.rows || options.rows.includes(row.label));
+  const roundTrips = quick ? 500 : ROUND_TRIPS;
+  try {
+    console.log(`libzmq ${loadLibzmq().version.join(".")} from ${loadLibzmq().path}`);
     console.log(
-      `${impl.padEnd(10)} median ${r.median.toFixed(0)} us  p99 ${r.p99.toFixed(0)} us` +
-        (impl === "lib/zmq"
-          ? `  (zeromq.js÷lib/zmq ${ratio(rtts.get("zeromq.js")!.median, r.median)}, C÷lib/zmq ${
-            ratio(rtts.get("C")?.median ?? 0, r.median)
-          })`
-          : ""),
+      `PUSH/PULL throughput, two processes, median of ${repeats} (spread); CPU = user+sys of ` +
+        "both processes per M msgs (per GB from 64 KiB); RSS = receiver's peak",
     );
+    console.log(
+      "row".padEnd(10) + "impl".padEnd(16) + "rate".padEnd(22) + "CPU".padEnd(12) +
+        "RSS".padEnd(9) + "÷C".padEnd(8) + "÷zeromq.js",
+    );
+    for (const row of rows) {
+      const runs = new Map<Impl, Throughput[]>(impls.map((impl) => [impl, []]));
+      for (let r = 0; r < repeats; r++) {
+        for (const impl of impls) runs.get(impl)!.push(await throughput(impl, setup, row, dir));
+      }
+      const medians = new Map<Impl, number>();
+      for (const impl of impls) {
+        medians.set(
+          impl,
+          summary(runs.get(impl)!.map((t) => t.msgs)).median,
+        );
+      }
+      for (const impl of impls) {
+        const list = runs.get(impl)!;
+        const rate = summary(list.map((t) => t.msgs));
+        const large = row.size >= 65_536;
+        const cpu = summary(list.map((t) => large ? t.cpuPerGB : t.cpuPerM)).median;
+        const rss = Math.max(...list.map((t) => t.rssKb));
+        const shown = large ? fmtBytes(rate.median * row.size) : fmtRate(rate.median);
+        const c = medians.get("C");
+        const node = medians.get("zeromq.js") ?? NaN;
+        const ours = impl.startsWith("lib/zmq");
+        const vsC = c ? rate.median / c : NaN;
+        const vsNode = rate.median / node;
+        const markC = ours && vsC < row.goal ? "!" : "";
+        const markNode = ours && row.goalNode && vsNode < 1 ? "!" : "";
+        console.log(
+          (impl === impls[0] ? row.label : "").padEnd(10) + impl.padEnd(16) +
+            `${shown} ${pct(rate.spread)}`.padEnd(22) +
+            `${(cpu / 1000).toFixed(2)} s`.padEnd(12) +
+            (Number.isFinite(rss) ? `${(rss / 1024).toFixed(0)} MB` : "n/a").padEnd(9) +
+            (Number.isFinite(vsC) ? `${vsC.toFixed(2)}${markC}` : "n/a").padEnd(8) +
+            (Number.isFinite(vsNode) ? `${vsNode.toFixed(2)}${markNode}` : "n/a"),
+        );
+      }
+    }
+    if (options.latency) {
+      console.log(`REQ/REP round trip over tcp, ${roundTrips} round trips, median of ${repeats}`);
+      const latencyImpls = impls.filter((impl) => impl !== "lib/zmq fast");
+      const rtts = new Map<Impl, { median: number; p99: number }[]>(
+        latencyImpls.map((impl) => [impl, []]),
+      );
+      for (let r = 0; r < repeats; r++) {
+        for (const impl of latencyImpls) {
+          rtts.get(impl)!.push(await latency(impl, setup, roundTrips));
+        }
+      }
+      const cMedian = cPeer ? summary(rtts.get("C")!.map((r) => r.median)).median : NaN;
+      const cP99 = cPeer ? summary(rtts.get("C")!.map((r) => r.p99)).median : NaN;
+      for (const impl of latencyImpls) {
+        const median = summary(rtts.get(impl)!.map((r) => r.median));
+        const p99 = summary(rtts.get(impl)!.map((r) => r.p99));
+        const ours = impl === "lib/zmq";
+        const mark = (ratio: number, goal: number) =>
+          `${ratio.toFixed(2)}x C${ours && ratio > goal ? "!" : ""}`;
+        console.log(
+          impl.padEnd(16) +
+            `median ${median.median.toFixed(0)} us ${pct(median.spread)}`.padEnd(26) +
+            `p99 ${p99.median.toFixed(0)} us ${pct(p99.spread)}`.padEnd(24) +
+            (cPeer
+              ? `${mark(median.median / cMedian, LATENCY_GOALS.median)}  ${
+                mark(p99.median / cP99, LATENCY_GOALS.p99)
+              }`
+              : ""),
+        );
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

@@ -5,7 +5,15 @@
  * @module
  */
 
-/** Socket type ids from zmq.h. */
+/**
+ * Socket type ids from zmq.h.
+ *
+ * @example
+ * ```ts
+ * import { SocketType } from "@lib/zmq/mod.ts";
+ * console.log(SocketType.ROUTER); // 6
+ * ```
+ */
 export const SocketType = {
   PAIR: 0,
   PUB: 1,
@@ -21,31 +29,91 @@ export const SocketType = {
   STREAM: 11,
 } as const;
 
-/** Send/receive flags. */
+/**
+ * Send/receive flag: do not block (EAGAIN instead).
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_DONTWAIT, ZMQ_SNDMORE } from "./constants.ts";
+ * console.log(ZMQ_DONTWAIT | ZMQ_SNDMORE); // 3
+ * ```
+ */
 export const ZMQ_DONTWAIT = 1;
-/** Send flag: more frames follow. */
+/**
+ * Send flag: more frames of this message follow.
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_SNDMORE } from "./constants.ts";
+ * console.log(ZMQ_SNDMORE); // 2
+ * ```
+ */
 export const ZMQ_SNDMORE = 2;
 
-/** ZMQ_EVENTS bits. */
+/**
+ * ZMQ_EVENTS bit: a message can be received.
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_POLLIN } from "./constants.ts";
+ * const readable = (events: number) => (events & ZMQ_POLLIN) !== 0;
+ * console.log(readable(3));
+ * ```
+ */
 export const ZMQ_POLLIN = 1;
-/** ZMQ_EVENTS bit: the socket can send. */
+/**
+ * ZMQ_EVENTS bit: a message can be sent.
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_POLLOUT } from "./constants.ts";
+ * const writable = (events: number) => (events & ZMQ_POLLOUT) !== 0;
+ * console.log(writable(2));
+ * ```
+ */
 export const ZMQ_POLLOUT = 2;
 
-/** Context options. */
-export const ZMQ_IO_THREADS = 1;
-/** Context option: maximum sockets. */
-export const ZMQ_MAX_SOCKETS = 2;
-/** Context option: whether zmq_ctx_term blocks on lingering sockets by default. */
-export const ZMQ_BLOCKY = 70;
-
-/** Socket option ids used internally. */
+/**
+ * Socket option: 1 while the last frame received has more frames after it.
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_RCVMORE } from "./constants.ts";
+ * console.log(`getsockopt(${ZMQ_RCVMORE}) is 1 inside a multipart message`);
+ * ```
+ */
 export const ZMQ_RCVMORE = 13;
-/** The socket's signalling file descriptor. */
+/**
+ * Socket option: the socket's signalling file descriptor (edge-triggered).
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_FD } from "./constants.ts";
+ * console.log(`getsockopt(${ZMQ_FD}) gives the fd the reactor polls`);
+ * ```
+ */
 export const ZMQ_FD = 14;
-/** The socket's readiness bits (ZMQ_POLLIN / ZMQ_POLLOUT). */
+/**
+ * Socket option: the socket's readiness bits (ZMQ_POLLIN / ZMQ_POLLOUT).
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_EVENTS, ZMQ_POLLIN, ZMQ_POLLOUT } from "./constants.ts";
+ * console.log(`getsockopt(${ZMQ_EVENTS}) gives ZMQ_POLLIN | ZMQ_POLLOUT bits`);
+ * ```
+ */
 export const ZMQ_EVENTS = 15;
 
-/** Monitor event bits (zmq_socket_monitor). */
+/**
+ * Monitor event bits (zmq_socket_monitor); `socket.events` decodes them.
+ *
+ * @example
+ * ```ts
+ * import { MonitorEvent } from "@lib/zmq/mod.ts";
+ * const mask = MonitorEvent.CONNECTED | MonitorEvent.DISCONNECTED;
+ * console.log(mask.toString(16)); // 201
+ * ```
+ */
 export const MonitorEvent = {
   CONNECTED: 0x0001,
   CONNECT_DELAYED: 0x0002,
@@ -65,5 +133,14 @@ export const MonitorEvent = {
   ALL: 0xffff,
 } as const;
 
-/** libzmq's own error numbers start here (ZMQ_HAUSNUMERO). */
+/**
+ * libzmq's own error numbers start here (ZMQ_HAUSNUMERO).
+ *
+ * @example
+ * ```ts
+ * import { ZMQ_HAUSNUMERO } from "./constants.ts";
+ * const isZmqErrno = (errno: number) => errno > ZMQ_HAUSNUMERO;
+ * console.log(isZmqErrno(ZMQ_HAUSNUMERO + 53)); // ETERM
+ * ```
+ */
 export const ZMQ_HAUSNUMERO = 156384712;

@@ -8,7 +8,16 @@ import { cstr } from "./ffi.ts";
 
 const decoder = new TextDecoder();
 
-/** A CURVE key pair in Z85 (40 characters each). */
+/**
+ * A CURVE key pair in Z85 (40 characters each).
+ *
+ * @example
+ * ```ts
+ * import { type CurveKeyPair, curveKeyPair } from "@lib/zmq/mod.ts";
+ * const pair: CurveKeyPair = curveKeyPair();
+ * console.log(pair.publicKey.length); // 40
+ * ```
+ */
 export interface CurveKeyPair {
   publicKey: string;
   secretKey: string;

@@ -86,9 +86,25 @@ const ZMQ_ERRNO: Record<number, string> = {
   [ZMQ_HAUSNUMERO + 54]: "EMTHREAD",
 };
 
-/** The errno value of EAGAIN on this platform. */
+/**
+ * The errno value of EAGAIN on this platform.
+ *
+ * @example
+ * ```ts
+ * import { EAGAIN, errnoName } from "./errors.ts";
+ * console.log(errnoName(EAGAIN)); // "EAGAIN"
+ * ```
+ */
 export const EAGAIN: number = Deno.build.os === "darwin" ? 35 : 11;
-/** The errno value of EINTR on this platform. */
+/**
+ * The errno value of EINTR on this platform.
+ *
+ * @example
+ * ```ts
+ * import { EINTR, errnoName } from "./errors.ts";
+ * console.log(errnoName(EINTR)); // "EINTR"
+ * ```
+ */
 export const EINTR = 4;
 
 /**
@@ -96,7 +112,8 @@ export const EINTR = 4;
  *
  * @example
  * ```ts
- * errnoName(11); // "EAGAIN" on Linux
+ * import { errnoName } from "./errors.ts";
+ * console.log(errnoName(11)); // "EAGAIN" on Linux
  * ```
  */
 export function errnoName(errno: number): string {
@@ -106,13 +123,20 @@ export function errnoName(errno: number): string {
 
 /**
  * An error from libzmq or from the binding. `code` is the errno name (`EAGAIN`,
- * `EHOSTUNREACH`, `ENOTSOCK` for a closed socket, ...), `errno` the number when libzmq
- * reported one, and `operation` what was attempted.
+ * `EHOSTUNREACH`, `ENOTSOCK` for a closed socket, `EADDRINUSE`, ...), `errno` the number
+ * when libzmq reported one, `operation` what was attempted and `reason` libzmq's text.
+ * The message is `<operation>: <reason> (<code>)`, or one given line (a failed `bind`
+ * says `cannot bind tcp://127.0.0.1:5551: address already in use`).
  *
  * @example
  * ```ts
- * try { await router.send([id, "x"]); }
- * catch (e) { if (e instanceof ZmqError && e.code === "EHOSTUNREACH") console.log("gone"); }
+ * import { Router, ZmqError } from "@lib/zmq/mod.ts";
+ * await using router = new Router({ mandatory: true });
+ * try {
+ *   await router.send(["nobody", "x"]);
+ * } catch (e) {
+ *   if (e instanceof ZmqError && e.code === "EHOSTUNREACH") console.log("gone");
+ * }
  * ```
  */
 export class ZmqError extends Error {
@@ -120,14 +144,23 @@ export class ZmqError extends Error {
   readonly code: string;
   /** Errno number, or 0 when the binding raised it itself. */
   readonly errno: number;
-  /** The operation that failed, e.g. `bind`. */
+  /** The operation that failed, e.g. `bind tcp://127.0.0.1:5551`. */
   readonly operation: string;
+  /** What went wrong, in libzmq's or the binding's words. */
+  readonly reason: string;
 
-  constructor(operation: string, code: string, errno: number, message: string) {
-    super(`${operation}: ${message} (${code})`);
+  constructor(
+    operation: string,
+    code: string,
+    errno: number,
+    reason: string,
+    options: { message?: string } = {},
+  ) {
+    super(options.message ?? `${operation}: ${reason} (${code})`);
     this.name = "ZmqError";
     this.code = code;
     this.errno = errno;
     this.operation = operation;
+    this.reason = reason;
   }
 }

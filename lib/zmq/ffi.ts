@@ -49,10 +49,30 @@ const SYMBOLS = {
   zmq_curve_public: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The loaded libzmq symbols. */
+/**
+ * The loaded libzmq symbols.
+ *
+ * @example
+ * ```ts
+ * import { loadLibzmq } from "@lib/zmq/mod.ts";
+ * import type { ZmqSymbols } from "./ffi.ts";
+ * const z: ZmqSymbols = loadLibzmq().symbols;
+ * console.log(z.zmq_errno());
+ * ```
+ */
 export type ZmqSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** A loaded libzmq and where it came from. */
+/**
+ * A loaded libzmq and where it came from.
+ *
+ * @example
+ * ```ts
+ * import { loadLibzmq } from "@lib/zmq/mod.ts";
+ * import type { LoadedLibzmq } from "./ffi.ts";
+ * const lib: LoadedLibzmq = loadLibzmq();
+ * console.log(lib.path, lib.curve, lib.version);
+ * ```
+ */
 export interface LoadedLibzmq {
   symbols: ZmqSymbols;
   path: string;
@@ -62,7 +82,15 @@ export interface LoadedLibzmq {
 
 const encoder = new TextEncoder();
 
-/** NUL-terminated C string for FFI calls. */
+/**
+ * NUL-terminated C string for FFI calls.
+ *
+ * @example
+ * ```ts
+ * import { cstr } from "./ffi.ts";
+ * console.log(cstr("ab")); // Uint8Array(3) [ 97, 98, 0 ]
+ * ```
+ */
 export function cstr(text: string): Uint8Array {
   return encoder.encode(text + "\0");
 }
@@ -206,7 +234,9 @@ let loaded: LoadedLibzmq | undefined;
  *
  * @example
  * ```ts
- * const { symbols, path, curve } = loadLibzmq();
+ * import { loadLibzmq } from "@lib/zmq/mod.ts";
+ * const { path, curve, version } = loadLibzmq();
+ * console.log(`libzmq ${version.join(".")} from ${path}, CURVE: ${curve}`);
  * ```
  */
 export function loadLibzmq(): LoadedLibzmq {

@@ -15,6 +15,10 @@ const UNIX_SYMBOLS = {
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+const LINUX_SYMBOLS = {
+  ppoll: { parameters: ["buffer", "u64", "buffer", "pointer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 const WINSOCK_SYMBOLS = {
   WSAPoll: { parameters: ["buffer", "u32", "i32"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -23,7 +27,16 @@ const CRT_SYMBOLS = {
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** A wake-up pipe: writing to `write` makes `read` readable. */
+/**
+ * A wake-up pipe: writing to `write` makes `read` readable.
+ *
+ * @example
+ * ```ts
+ * import { platform, type WakePipe } from "./libc.ts";
+ * const wake: WakePipe | null = platform().wake;
+ * wake?.signal(); // a poll(2) that includes wake.read returns
+ * ```
+ */
 export interface WakePipe {
   read: number;
   write: number;
@@ -33,7 +46,16 @@ export interface WakePipe {
   drain(): void;
 }
 
-/** What the reactor and the sockets use of the platform. */
+/**
+ * What the reactor and the sockets use of the platform.
+ *
+ * @example
+ * ```ts
+ * import { platform, type Platform } from "./libc.ts";
+ * const p: Platform = platform();
+ * console.log(p.pollEntrySize, p.fdSize);
+ * ```
+ */
 export interface Platform {
   /** Bytes of one poll entry, and where its fields are. */
   pollEntrySize: number;
@@ -43,6 +65,11 @@ export interface Platform {
   isReadable(entries: DataView, i: number): boolean;
   /** Polls `count` entries on a helper thread (a nonblocking FFI call). */
   poll(entries: Uint8Array, count: number, timeoutMs: number): Promise<number>;
+  /**
+   * Polls `count` entries on this thread (it blocks the event loop) for at most
+   * `timeoutUs` microseconds: ppoll(2) on Linux; null where only millisecond timeouts exist.
+   */
+  pollNow: ((entries: Uint8Array, count: number, timeoutUs: number) => number) | null;
   /** A wake-up pipe, or null where the reactor polls with a timeout instead (Windows). */
   wake: WakePipe | null;
   /** Copies `length` bytes from `source` into `destination`. */
@@ -84,6 +111,21 @@ function unix(): Platform {
   if (c.pipe(fds) !== 0) throw new Error("pipe() failed: cannot create the reactor's wake-up pipe");
   const one = new Uint8Array(1);
   const drainBuffer = new Uint8Array(256);
+  let pollNow: Platform["pollNow"] = null;
+  if (Deno.build.os === "linux") {
+    const linux = open(
+      ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"],
+      LINUX_SYMBOLS,
+    );
+    const timespec = new BigInt64Array(2); // struct timespec { tv_sec; tv_nsec; }
+    const timespecBytes = new Uint8Array(timespec.buffer);
+    const counts: bigint[] = Array.from({ length: 65 }, (_, i) => BigInt(i));
+    pollNow = (entries, count, timeoutUs) => {
+      timespec[0] = BigInt(Math.floor(timeoutUs / 1e6));
+      timespec[1] = BigInt(Math.round((timeoutUs % 1e6) * 1000));
+      return linux.ppoll(entries, counts[count] ?? BigInt(count), timespecBytes, null);
+    };
+  }
   // struct pollfd { int fd; short events; short revents; }
   return {
     pollEntrySize: 8,
@@ -95,6 +137,7 @@ function unix(): Platform {
     isReadable: (entries, i) =>
       (entries.getInt16(i * 8 + 6, true) & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) !== 0,
     poll: (entries, count, timeoutMs) => c.poll(entries, BigInt(count), timeoutMs),
+    pollNow,
     wake: {
       read: fds[0],
       write: fds[1],
@@ -119,6 +162,7 @@ function windows(): Platform {
     },
     isReadable: (entries, i) => entries.getInt16(i * 16 + 10, true) !== 0,
     poll: (entries, count, timeoutMs) => ws.WSAPoll(entries, count, timeoutMs),
+    pollNow: null,
     wake: null,
     memcpy: (destination, source, length) => void crt.memcpy(destination, source, length),
     fdSize: 8,
@@ -132,7 +176,10 @@ let loaded: Platform | undefined;
  *
  * @example
  * ```ts
- * platform().memcpy(destination, sourcePointer, BigInt(length));
+ * import { platform } from "./libc.ts";
+ * const source = new Uint8Array([1, 2, 3]);
+ * const destination = new Uint8Array(3);
+ * platform().memcpy(destination, Deno.UnsafePointer.of(source), 3n);
  * ```
  */
 export function platform(): Platform {

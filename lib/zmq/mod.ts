@@ -1,6 +1,6 @@
 /**
  * ZeroMQ for Deno over FFI, with the zeromq.js v6 API: one class per socket type,
- * promise-based `send`/`receive`, `for await` iteration, typed options, monitor events,
+ * promise-based `send`/`receive`, `for await` iteration, typed options, `socket.events`,
  * CURVE/Z85 helpers and a ZAP handler. libzmq is found as described in `ffi.ts`.
  *
  * @example
@@ -31,15 +31,29 @@ export {
 } from "./curve.ts";
 export { ZmqError } from "./errors.ts";
 export { loadLibzmq } from "./ffi.ts";
-export { monitor, type MonitorEventRecord, SocketMonitor } from "./monitor.ts";
+export {
+  configureReactor,
+  POLL_FAILURE_LIMIT,
+  type ReactorMode,
+  type ReactorOptions,
+  SYNC_COMPLETION_LIMIT,
+} from "./reactor.ts";
 export {
   type Frame,
   type Message,
+  type MonitorEventRecord,
   Socket,
+  type SocketMonitor,
   type SocketOptions,
   ZERO_COPY_THRESHOLD,
   zeroCopyFramesInFlight,
 } from "./socket.ts";
+export {
+  EVENT_BUFFER_LIMIT,
+  type EventConsumer,
+  type SocketEvent,
+  SocketEvents,
+} from "./socket_events.ts";
 export {
   Dealer,
   Pair,

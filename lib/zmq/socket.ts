@@ -11,22 +11,56 @@ import {
   ZMQ_FD,
   ZMQ_POLLIN,
   ZMQ_POLLOUT,
+  ZMQ_RCVMORE,
   ZMQ_SNDMORE,
 } from "./constants.ts";
 import { libzmq, trackSocket, untrackSocket, zmqContext } from "./context.ts";
 import { EAGAIN, EINTR, errnoName, ZmqError } from "./errors.ts";
 import { cstr, type ZmqSymbols } from "./ffi.ts";
-import type { SocketMonitor } from "./monitor.ts";
 import { platform } from "./libc.ts";
-import { reactor } from "./reactor.ts";
+import { type Pollable, reactor } from "./reactor.ts";
+import { closeEvents, emitEvent, type SocketEvent, SocketEvents } from "./socket_events.ts";
 
-/** One frame as the caller may pass it. `null` is an empty frame. */
+/**
+ * One frame as the caller may pass it. `null` is an empty frame.
+ *
+ * @example
+ * ```ts
+ * import type { Frame } from "@lib/zmq/mod.ts";
+ * const frames: Frame[] = ["text", new Uint8Array([1]), new ArrayBuffer(2), null];
+ * console.log(frames.length);
+ * ```
+ */
 export type Frame = string | Uint8Array | ArrayBuffer | null;
-/** A message: one frame or several. */
+/**
+ * A message: one frame or several.
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "@lib/zmq/mod.ts";
+ * const one: Message = "ping";
+ * const multipart: Message = ["topic", new Uint8Array(8)];
+ * console.log(one, multipart);
+ * ```
+ */
 export type Message = Frame | Frame[];
 
-/** Frames at least this large are sent without copying (zmq_msg_init_data). */
-export const ZERO_COPY_THRESHOLD = 64 * 1024;
+/**
+ * Frames at least this large are sent without copying (zmq_msg_init_data); smaller ones
+ * are copied by zmq_send. A zero-copy frame is freed through a thread-safe callback that
+ * holds libzmq's I/O thread until this thread runs it (about one thread switch per frame),
+ * which costs more than copying up to about 1 MiB (see PERFORMANCE.md).
+ *
+ * @example
+ * ```ts
+ * import { ZERO_COPY_THRESHOLD } from "@lib/zmq/mod.ts";
+ * const frame = new Uint8Array(1 << 20);
+ * console.log(frame.byteLength >= ZERO_COPY_THRESHOLD); // true: do not modify it after send
+ * ```
+ */
+export const ZERO_COPY_THRESHOLD = 1024 * 1024;
+/** A received frame this large has libzmq's buffer released at once, not at the next receive. */
+const RELEASE_AFTER_RECEIVE = 64 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,6 +75,9 @@ interface PendingSend {
 
 interface PendingReceive {
   resolve: (frames: Uint8Array[]) => void;
+  /** A `receiveInto` buffer: the next frame goes there and `resolveInto` gets its size. */
+  into?: Uint8Array;
+  resolveInto?: (size: number) => void;
   reject: (error: unknown) => void;
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -50,7 +87,16 @@ type OptionKind = "int" | "int64" | "bool" | "string" | "bytes" | "key";
 /** [libzmq option id, value kind, write-only] */
 type OptionSpec = readonly [number, OptionKind, boolean?];
 
-/** Options every socket type has. Keys are the zeromq.js v6 property names. */
+/**
+ * Options every socket type has: zeromq.js v6 property name → [libzmq id, kind, write-only].
+ *
+ * @example
+ * ```ts
+ * import { SOCKET_OPTIONS } from "./socket.ts";
+ * const [id, kind] = SOCKET_OPTIONS.linger;
+ * console.log(id, kind); // 17 "int"
+ * ```
+ */
 export const SOCKET_OPTIONS = {
   routingId: [5, "string"],
   rate: [8, "int"],
@@ -94,7 +140,17 @@ export const SOCKET_OPTIONS = {
   bindToDevice: [92, "string"],
 } as const satisfies Record<string, OptionSpec>;
 
-/** Socket options accepted by every constructor (plus `sendTimeout`, `receiveTimeout`). */
+/**
+ * Socket options accepted by every constructor: the libzmq options by their zeromq.js names,
+ * plus the binding's own `sendTimeout`, `receiveTimeout` and `sendQueueLimit`.
+ *
+ * @example
+ * ```ts
+ * import { Dealer, type SocketOptions } from "@lib/zmq/mod.ts";
+ * const options: SocketOptions = { linger: 0, sendHighWaterMark: 100, sendQueueLimit: 10 };
+ * await using dealer = new Dealer(options);
+ * ```
+ */
 export interface SocketOptions {
   routingId?: string;
   rate?: number;
@@ -141,15 +197,58 @@ export interface SocketOptions {
   sendTimeout?: number;
   /** ms a receive may wait (-1 forever): then it rejects with EAGAIN. */
   receiveTimeout?: number;
+  /**
+   * Sends that may wait in this socket's queue (for room in libzmq) before `send` rejects
+   * with EAGAIN at once; default: `sendHighWaterMark` (1000 when that is 0, unlimited).
+   */
+  sendQueueLimit?: number;
 }
 
-let monitorFactory: ((socket: Socket, events?: number) => SocketMonitor) | undefined;
+/**
+ * One event of the deprecated `monitor()` alias (use `socket.events` and `SocketEvent`).
+ *
+ * @example
+ * ```ts
+ * import type { MonitorEventRecord } from "@lib/zmq/mod.ts";
+ * const record: MonitorEventRecord = { type: "connect:retry", address: "tcp://h:1", value: 100 };
+ * console.log(record.type);
+ * ```
+ */
+export interface MonitorEventRecord {
+  /** zeromq.js event name, e.g. `accept`, `handshake:error:auth`. */
+  type: string;
+  /** The endpoint the event is about ("" for `end` and `error`). */
+  address: string;
+  /** The raw numeric value: retry interval, errno or status code, else 0. */
+  value: number;
+  /** For error events: the errno name, the ZMTP error name or the ZAP status. */
+  error?: string;
+}
 
-/** @internal lets monitor.ts provide `Socket.monitor()` without an import cycle. */
-export function setMonitorFactory(
-  factory: (socket: Socket, events?: number) => SocketMonitor,
-): void {
-  monitorFactory = factory;
+/**
+ * The deprecated `monitor()` result: one consumer of `socket.events`.
+ *
+ * @example
+ * ```ts
+ * import { Dealer, type SocketMonitor } from "@lib/zmq/mod.ts";
+ * await using dealer = new Dealer();
+ * const monitor: SocketMonitor = dealer.monitor();
+ * monitor.close();
+ * ```
+ */
+export interface SocketMonitor extends AsyncIterable<MonitorEventRecord>, Disposable {
+  /** Stops this consumer (other consumers of `socket.events` go on). */
+  close(): void;
+}
+
+function legacyRecord(event: SocketEvent): MonitorEventRecord {
+  const address = "address" in event ? event.address : "";
+  if ("error" in event) {
+    const error = event.error as Error & { code?: string; errno?: number };
+    return { type: event.type, address, value: error.errno ?? 0, error: error.code };
+  }
+  if (event.type === "connect:retry") return { type: event.type, address, value: event.interval };
+  return { type: event.type, address, value: 0 };
 }
 
 let nextFreeId = 1;
@@ -171,13 +270,24 @@ function zeroCopyFree(): Deno.PointerValue {
   return freeCallback.pointer;
 }
 
-/** How many zero-copy frames libzmq still holds (for tests). */
+/**
+ * How many zero-copy frames libzmq still holds (for tests).
+ *
+ * @example
+ * ```ts
+ * import { zeroCopyFramesInFlight } from "@lib/zmq/mod.ts";
+ * console.log(zeroCopyFramesInFlight()); // 0 when libzmq released every sent large frame
+ * ```
+ */
 export function zeroCopyFramesInFlight(): number {
   return zeroCopyFrames.size;
 }
 
-/** Received frames up to this size are views into a shared slab (see allocateFrame). */
-export const SLAB_FRAME_LIMIT = 4096;
+// A park holds this thread, which the free callback of a zero-copy frame needs.
+reactor().canPark = () => zeroCopyFrames.size === 0;
+
+/** Received frames up to this size are views into a shared slab (see `allocateFrame`). */
+const SLAB_FRAME_LIMIT = 4096;
 const SLAB_SIZE = 64 * 1024;
 /** BigInt sizes for memcpy, made once (a BigInt per frame shows up in GC profiles). */
 const SIZES = Array.from({ length: SLAB_FRAME_LIMIT + 1 }, (_, i) => BigInt(i));
@@ -186,9 +296,10 @@ let slabOffset = 0;
 
 /**
  * Memory for one received frame. Creating an ArrayBuffer costs about 0.5 us in Deno, more
- * than receiving a small message, so small frames are views into a shared 64 KiB slab (as
- * Node's Buffer pool does): the caller owns the view, but `frame.buffer` is shared, so
- * always honour `byteOffset`/`byteLength`.
+ * than receiving a small message, so small frames are views into a 64 KiB slab (as Node's
+ * Buffer pool does). A slab is filled once and never reused: a frame is never overwritten,
+ * the caller owns its bytes, but `frame.buffer` holds other frames too (honour
+ * `byteOffset`/`byteLength`), and a kept frame keeps its slab alive.
  */
 function allocateFrame(size: number): Uint8Array {
   if (size > SLAB_FRAME_LIMIT) return new Uint8Array(size);
@@ -232,9 +343,11 @@ const stringBuffer = new Uint8Array(1024);
  *
  * @example
  * ```ts
+ * import { Push, type Socket } from "@lib/zmq/mod.ts";
  * await using push = new Push({ sendHighWaterMark: 1000 });
  * await push.bind("tcp://127.0.0.1:*");
- * await push.send(["topic", payload]);
+ * const sockets: Socket[] = [push]; // every socket type is a Socket
+ * console.log(sockets.map((s) => s.lastEndpoint));
  * ```
  */
 export class Socket implements AsyncIterable<Uint8Array[]> {
@@ -251,7 +364,11 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #recvMsg = new Uint8Array(new ArrayBuffer(64));
   #memcpy = platform().memcpy;
   #written = new Map<string, unknown>();
-  #monitors = new Set<{ close(): void }>();
+  #events: SocketEvents | undefined;
+  #reactor = reactor();
+  #pollable: Pollable;
+  #sendQueueLimit: number | undefined;
+  #defaultSendQueueLimit: number | undefined;
   /** ms a send may wait before rejecting with EAGAIN (-1 = forever). */
   sendTimeout = -1;
   /** ms a receive may wait before rejecting with EAGAIN (-1 = forever). */
@@ -264,6 +381,11 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     this.#handle = handle;
     this.type = type;
     this.fd = platform().fdSize === 8 ? this.#getInt64(ZMQ_FD, "fd") : this.#getInt(ZMQ_FD, "fd");
+    this.#pollable = {
+      fd: this.fd,
+      process: () => this.#process(),
+      fail: (error) => this.#fail(error),
+    };
     this.#z.zmq_msg_init(this.#recvMsg);
     trackSocket(this);
     // Sockets that only receive have nothing to flush on close; the others keep unsent
@@ -292,8 +414,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /**
    * Binds to an endpoint (`tcp://127.0.0.1:*` picks a free port; see `lastEndpoint`).
    *
+   * A failure rejects with a `ZmqError` whose message is one line, e.g.
+   * `cannot bind tcp://127.0.0.1:5551: address already in use` (code `EADDRINUSE`).
+   *
    * @example
    * ```ts
+   * import { Reply } from "@lib/zmq/mod.ts";
+   * await using rep = new Reply();
    * await rep.bind("tcp://127.0.0.1:*");
    * console.log(rep.lastEndpoint); // tcp://127.0.0.1:41234
    * ```
@@ -301,7 +428,12 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   bind(endpoint: string): Promise<void> {
     try {
       if (this.#z.zmq_bind(this.#live("bind"), cstr(endpoint)) !== 0) {
-        throw lastError(this.#z, `bind ${endpoint}`);
+        const error = lastError(this.#z, `bind ${endpoint}`);
+        // One line a role can print as is: "cannot bind <endpoint>: address already in use".
+        const reason = error.reason.charAt(0).toLowerCase() + error.reason.slice(1);
+        throw new ZmqError(error.operation, error.code, error.errno, reason, {
+          message: `cannot bind ${endpoint}: ${reason}`,
+        });
       }
       return Promise.resolve();
     } catch (error) {
@@ -309,7 +441,17 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
-  /** Stops listening on an endpoint bound before. */
+  /**
+   * Stops listening on an endpoint bound before.
+   *
+   * @example
+   * ```ts
+   * import { Reply } from "@lib/zmq/mod.ts";
+   * await using rep = new Reply();
+   * await rep.bind("tcp://127.0.0.1:*");
+   * await rep.unbind(rep.lastEndpoint!);
+   * ```
+   */
   unbind(endpoint: string): Promise<void> {
     try {
       if (this.#z.zmq_unbind(this.#live("unbind"), cstr(endpoint)) !== 0) {
@@ -321,14 +463,34 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
-  /** Connects to an endpoint (returns at once; libzmq connects and reconnects in the background). */
+  /**
+   * Connects to an endpoint (returns at once; libzmq connects and reconnects in the
+   * background).
+   *
+   * @example
+   * ```ts
+   * import { Request } from "@lib/zmq/mod.ts";
+   * await using req = new Request();
+   * req.connect("tcp://127.0.0.1:5555"); // no peer needed yet
+   * ```
+   */
   connect(endpoint: string): void {
     if (this.#z.zmq_connect(this.#live("connect"), cstr(endpoint)) !== 0) {
       throw lastError(this.#z, `connect ${endpoint}`);
     }
   }
 
-  /** Disconnects from an endpoint connected before. */
+  /**
+   * Disconnects from an endpoint connected before.
+   *
+   * @example
+   * ```ts
+   * import { Dealer } from "@lib/zmq/mod.ts";
+   * await using dealer = new Dealer();
+   * dealer.connect("tcp://127.0.0.1:5555");
+   * dealer.disconnect("tcp://127.0.0.1:5555");
+   * ```
+   */
   disconnect(endpoint: string): void {
     if (this.#z.zmq_disconnect(this.#live("disconnect"), cstr(endpoint)) !== 0) {
       throw lastError(this.#z, `disconnect ${endpoint}`);
@@ -336,13 +498,30 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /**
-   * Queues a message (one frame or several) and resolves once libzmq accepted it. Sends
-   * queue in order; none fails with EBUSY. Frames of 64 KiB or more are handed to libzmq
-   * without copying: do not modify such a buffer after sending it.
+   * Queues a message (one frame or several) and resolves once libzmq accepted it. Frames
+   * of 1 MiB (`ZERO_COPY_THRESHOLD`) or more are handed to libzmq without copying: do not
+   * modify such a buffer after sending it.
+   *
+   * Sends queue in order while libzmq has no room (HWM reached, no peer yet), up to
+   * `sendQueueLimit` of them; past that, `send` rejects at once with code `EAGAIN` (as it
+   * does when `sendTimeout` expires). zeromq.js instead refuses a second send while one is
+   * pending, with `EBUSY`. Fire-and-forget callers (`void sock.send(...)`) must handle that
+   * rejection: drop and count, or await.
    *
    * @example
    * ```ts
-   * await router.send([clientId, "", "reply"]);
+   * import { Pull, Push, ZmqError } from "@lib/zmq/mod.ts";
+   * await using pull = new Pull();
+   * await pull.bind("tcp://127.0.0.1:*");
+   * await using push = new Push({ sendQueueLimit: 100 });
+   * push.connect(pull.lastEndpoint!);
+   * let dropped = 0;
+   * push.send(["job", new Uint8Array(8)]).catch((error) => {
+   *   if (error instanceof ZmqError && error.code === "EAGAIN") dropped++; // queue full
+   *   else throw error;
+   * });
+   * await pull.receive();
+   * console.log({ dropped });
    * ```
    */
   send(message: Message): Promise<void> {
@@ -354,21 +533,92 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#sends.length === 0) {
-      const pending = { frames, next: 0 } as PendingSend;
+    const pending = { frames, next: 0 } as PendingSend;
+    if (this.#sends.length === 0 && this.#reactor.mayComplete()) {
       try {
         if (this.#trySend(pending)) {
           // The send may have consumed the fd's edge that a waiting receive needs.
-          if (this.#receives.length > 0) reactor().watch(this);
+          if (this.#receives.length > 0) this.#reactor.watch(this.#pollable);
           return Promise.resolve();
         }
       } catch (error) {
         return Promise.reject(error);
       }
-      frames = pending.frames;
-      return this.#queueSend(pending);
+    } else if (this.#sends.length >= this.sendQueueLimit) {
+      return Promise.reject(
+        new ZmqError(
+          "send",
+          "EAGAIN",
+          EAGAIN,
+          `send queue full: ${this.#sends.length} sends wait for room (sendQueueLimit)`,
+        ),
+      );
     }
-    return this.#queueSend({ frames, next: 0 } as PendingSend);
+    return this.#queueSend(pending);
+  }
+
+  /**
+   * Sends that may wait in this socket's queue before `send` rejects with `EAGAIN` (an
+   * integer >= 1, or Infinity). Default: `sendHighWaterMark`, or 1000 when that is 0.
+   *
+   * @example
+   * ```ts
+   * import { Dealer } from "@lib/zmq/mod.ts";
+   * await using dealer = new Dealer({ sendHighWaterMark: 50 });
+   * console.log(dealer.sendQueueLimit); // 50
+   * dealer.sendQueueLimit = 10;
+   * ```
+   */
+  get sendQueueLimit(): number {
+    if (this.#sendQueueLimit !== undefined) return this.#sendQueueLimit;
+    if (this.#defaultSendQueueLimit === undefined) {
+      const hwm = this.#getInt(SOCKET_OPTIONS.sendHighWaterMark[0], "sendHighWaterMark");
+      this.#defaultSendQueueLimit = hwm > 0 ? hwm : 1000;
+    }
+    return this.#defaultSendQueueLimit;
+  }
+
+  set sendQueueLimit(limit: number) {
+    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
+      throw new TypeError(
+        `option sendQueueLimit: expected an integer >= 1 or Infinity, got ${String(limit)}`,
+      );
+    }
+    this.#sendQueueLimit = limit;
+  }
+
+  /**
+   * Sends a message now if libzmq has room, without a promise: true when it was accepted,
+   * false (nothing sent) when it would have to wait (HWM reached, no peer yet, or earlier
+   * `send`s still queued, which keeps the order). Throws a `ZmqError` on other errors. The
+   * allocation-free path for hot loops; fall back to `await send(...)` on false.
+   *
+   * @example
+   * ```ts
+   * import { Pull, Push } from "@lib/zmq/mod.ts";
+   * await using pull = new Pull();
+   * await pull.bind("tcp://127.0.0.1:*");
+   * await using push = new Push();
+   * push.connect(pull.lastEndpoint!);
+   * const frame = new Uint8Array(16);
+   * for (let i = 0; i < 1000; i++) if (!push.sendSync(frame)) await push.send(frame);
+   * ```
+   */
+  sendSync(message: Message): boolean {
+    if (this.#handle === null) throw closedError("send");
+    if (this.#sends.length > 0) return false;
+    const frames = Array.isArray(message) ? message.map(toBytes) : [toBytes(message)];
+    if (frames.length === 0) throw new TypeError("a message needs at least one frame, got 0");
+    const pending = { frames, next: 0 } as PendingSend;
+    const done = this.#trySend(pending);
+    if (!done && pending.next > 0) {
+      // libzmq took the first frames: the rest must follow, so they queue (accepted).
+      void this.#queueSend(pending).catch(() => {});
+      return true;
+    }
+    // The send may have consumed the fd's edge that a waiting receive needs.
+    if (this.#receives.length > 0) this.#reactor.watch(this.#pollable);
+    return done;
   }
 
   #queueSend(pending: PendingSend): Promise<void> {
@@ -385,7 +635,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         }, this.sendTimeout);
       }
       this.#sends.push(pending);
-      reactor().watch(this);
+      this.#reactor.watch(this.#pollable);
     });
   }
 
@@ -424,7 +674,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           throw error;
         }
       } else {
-        rc = z.zmq_send(handle, frame, BigInt(frame.byteLength), flags);
+        const size = frame.byteLength;
+        rc = z.zmq_send(
+          handle,
+          frame,
+          size <= SLAB_FRAME_LIMIT ? SIZES[size] : BigInt(size),
+          flags,
+        );
         if (rc < 0) {
           const errno = z.zmq_errno();
           if (errno === EAGAIN || errno === EINTR) return false;
@@ -437,21 +693,32 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /**
-   * Resolves with the next message's frames (each a Uint8Array the caller owns).
-   * Receives queue in order.
+   * Resolves with the next message's frames. Receives queue in order.
+   *
+   * The caller owns each frame: it is never overwritten or reused later. Frames up to
+   * 4 KiB are views into a 64 KiB slab shared with other frames, so honour
+   * `byteOffset`/`byteLength` when you use `frame.buffer`, and `frame.slice()` a small
+   * frame you keep for long (a kept view keeps its whole slab alive).
    *
    * @example
    * ```ts
-   * const [identity, empty, body] = await router.receive();
+   * import { Dealer, Router } from "@lib/zmq/mod.ts";
+   * await using router = new Router();
+   * await router.bind("tcp://127.0.0.1:*");
+   * await using dealer = new Dealer();
+   * dealer.connect(router.lastEndpoint!);
+   * await dealer.send("hello");
+   * const [identity, body] = await router.receive();
+   * await router.send([identity, body]);
    * ```
    */
   receive(): Promise<Uint8Array[]> {
     if (this.#handle === null) return Promise.reject(closedError("receive"));
-    if (this.#receives.length === 0) {
+    if (this.#receives.length === 0 && this.#reactor.mayComplete()) {
       try {
         const frames = this.#tryReceive();
         if (frames) {
-          if (this.#sends.length > 0) reactor().watch(this);
+          if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
           return Promise.resolve(frames);
         }
       } catch (error) {
@@ -470,8 +737,124 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         }, this.receiveTimeout);
       }
       this.#receives.push(pending);
-      reactor().watch(this);
+      this.#reactor.watch(this.#pollable);
     });
+  }
+
+  /**
+   * Receives the next frame into `buffer` (no allocation) and resolves with the frame's
+   * size; a frame larger than `buffer` is truncated (compare the size). One frame, not one
+   * message: `more` then says whether more frames of the same message follow. Queues in
+   * order with `receive()`; do not mix the two in the middle of a multipart message.
+   *
+   * @example
+   * ```ts
+   * import { Pull, Push } from "@lib/zmq/mod.ts";
+   * await using pull = new Pull();
+   * await pull.bind("tcp://127.0.0.1:*");
+   * await using push = new Push();
+   * push.connect(pull.lastEndpoint!);
+   * await push.send("hello");
+   * const buffer = new Uint8Array(64 * 1024); // reused for every frame
+   * const size = await pull.receiveInto(buffer);
+   * console.log(new TextDecoder().decode(buffer.subarray(0, size)), pull.more);
+   * ```
+   */
+  receiveInto(buffer: Uint8Array): Promise<number> {
+    if (this.#handle === null) return Promise.reject(closedError("receive"));
+    if (this.#receives.length === 0 && this.#reactor.mayComplete()) {
+      try {
+        const size = this.#tryReceiveInto(buffer);
+        if (size >= 0) {
+          if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
+          return Promise.resolve(size);
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return new Promise<number>((resolve, reject) => {
+      const pending: PendingReceive = {
+        resolve: () => {},
+        reject,
+        into: buffer,
+        resolveInto: resolve,
+      };
+      if (this.receiveTimeout >= 0) {
+        pending.timer = setTimeout(() => {
+          const index = this.#receives.indexOf(pending);
+          if (index >= 0) {
+            this.#receives.splice(index, 1);
+            reject(new ZmqError("receive", "EAGAIN", EAGAIN, "receive timed out"));
+          }
+        }, this.receiveTimeout);
+      }
+      this.#receives.push(pending);
+      this.#reactor.watch(this.#pollable);
+    });
+  }
+
+  /**
+   * Receives the next frame into `buffer` now, without a promise: its size, or -1 when no
+   * frame is ready (or `receive`s are queued, which keeps the order). Throws a `ZmqError`
+   * on other errors. See {@linkcode Socket.receiveInto} for truncation and `more`.
+   *
+   * @example
+   * ```ts
+   * import { Pull, Push } from "@lib/zmq/mod.ts";
+   * await using pull = new Pull();
+   * await pull.bind("tcp://127.0.0.1:*");
+   * await using push = new Push();
+   * push.connect(pull.lastEndpoint!);
+   * await push.send("x");
+   * const buffer = new Uint8Array(256);
+   * let size = pull.receiveSyncInto(buffer);
+   * if (size < 0) size = await pull.receiveInto(buffer); // nothing ready yet: wait
+   * ```
+   */
+  receiveSyncInto(buffer: Uint8Array): number {
+    if (this.#handle === null) throw closedError("receive");
+    if (this.#receives.length > 0) return -1;
+    const size = this.#tryReceiveInto(buffer);
+    // A receive attempt may consume the fd's edge that a waiting send needs.
+    if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
+    return size;
+  }
+
+  /**
+   * True when the last frame received by `receiveInto`/`receiveSyncInto` has more frames
+   * of the same message after it (ZMQ_RCVMORE).
+   *
+   * @example
+   * ```ts
+   * import { Pull } from "@lib/zmq/mod.ts";
+   * await using pull = new Pull();
+   * console.log(pull.more); // false: nothing received yet
+   * ```
+   */
+  get more(): boolean {
+    return this.#getInt(ZMQ_RCVMORE, "more") !== 0;
+  }
+
+  #intoBuffer: Uint8Array | undefined;
+  #intoLength = 0n;
+
+  /** Receives one frame into `buffer` without blocking: its size, or -1 (EAGAIN). */
+  #tryReceiveInto(buffer: Uint8Array): number {
+    const handle = this.#live("receive");
+    const z = this.#z;
+    if (buffer !== this.#intoBuffer) {
+      this.#intoBuffer = buffer;
+      this.#intoLength = BigInt(buffer.byteLength); // a BigInt per call would be garbage
+    }
+    for (;;) {
+      const size = z.zmq_recv(handle, buffer, this.#intoLength, ZMQ_DONTWAIT);
+      if (size >= 0) return size;
+      const errno = z.zmq_errno();
+      if (errno === EAGAIN) return -1;
+      if (errno === EINTR) continue;
+      throw lastError(z, "receive");
+    }
   }
 
   /** Receives one whole message without blocking, or returns null (EAGAIN). */
@@ -498,7 +881,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         memcpy(frame, z.zmq_msg_data(msg), size <= SLAB_FRAME_LIMIT ? SIZES[size] : BigInt(size));
       }
       const more = z.zmq_msg_more(msg);
-      if (size >= ZERO_COPY_THRESHOLD) {
+      if (size >= RELEASE_AFTER_RECEIVE) {
         // Do not keep a large buffer of libzmq's alive until the next receive.
         z.zmq_msg_close(msg);
         z.zmq_msg_init(msg);
@@ -508,14 +891,19 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
-  /** Reactor callback: completes queued sends and receives while ZMQ_EVENTS allows. */
-  process(): boolean {
+  /**
+   * Reactor callback: completes queued sends and receives while ZMQ_EVENTS and the
+   * reactor's synchronous-completion budget allow; true while work remains.
+   */
+  #process(): boolean {
     if (this.#handle === null) return false;
+    const reactor = this.#reactor;
     for (;;) {
       const events = this.#getInt(ZMQ_EVENTS, "events");
       let progressed = false;
       if ((events & ZMQ_POLLOUT) && this.#sends.length > 0) {
         while (this.#sends.length > 0) {
+          if (!reactor.mayComplete()) return true;
           const pending = this.#sends[0];
           let done: boolean;
           try {
@@ -536,6 +924,26 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       }
       if ((events & ZMQ_POLLIN) && this.#receives.length > 0) {
         while (this.#receives.length > 0) {
+          if (!reactor.mayComplete()) return true;
+          const into = this.#receives[0].into;
+          if (into) {
+            let size: number;
+            try {
+              size = this.#tryReceiveInto(into);
+            } catch (error) {
+              const pending = this.#receives.shift()!;
+              clearTimeout(pending.timer);
+              pending.reject(error);
+              progressed = true;
+              continue;
+            }
+            if (size < 0) break;
+            const pending = this.#receives.shift()!;
+            clearTimeout(pending.timer);
+            pending.resolveInto!(size);
+            progressed = true;
+            continue;
+          }
           let frames: Uint8Array[] | null;
           try {
             frames = this.#tryReceive();
@@ -557,12 +965,32 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
+  /** Reactor callback: processing failed; rejects every pending operation with `error`. */
+  #fail(error: Error): void {
+    const sends = this.#sends.splice(0);
+    const receives = this.#receives.splice(0);
+    for (const pending of sends) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    for (const pending of receives) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#events?.[emitEvent]({ type: "error", error });
+  }
+
   /**
    * Iterates over received messages until the socket is closed.
    *
    * @example
    * ```ts
-   * for await (const [topic, body] of sub) console.log(new TextDecoder().decode(topic));
+   * import { Subscriber } from "@lib/zmq/mod.ts";
+   * const sub = new Subscriber();
+   * sub.connect("tcp://127.0.0.1:5556");
+   * sub.subscribe("weather.");
+   * setTimeout(() => sub.close(), 100); // ends the loop
+   * for await (const [topic] of sub) console.log(new TextDecoder().decode(topic));
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array[]> {
@@ -579,14 +1007,23 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /**
    * Closes the socket. Pending sends and receives reject with code `ENOTSOCK`. Unsent
    * messages linger for `linger` ms (default 1000) in the background.
+   *
+   * @example
+   * ```ts
+   * import { Pull } from "@lib/zmq/mod.ts";
+   * const pull = new Pull();
+   * const pending = pull.receive().catch((error) => error.code); // "ENOTSOCK"
+   * pull.close({ linger: 0 });
+   * console.log(await pending);
+   * ```
    */
   close(options: { linger?: number } = {}): void {
     if (this.#handle === null) return;
     if (options.linger !== undefined) this.setOption("linger", options.linger);
-    for (const monitor of this.#monitors) monitor.close();
+    this.#events?.[closeEvents]();
     const handle = this.#handle;
     this.#handle = null;
-    reactor().unwatch(this);
+    this.#reactor.unwatch(this.#pollable);
     untrackSocket(this);
     this.#z.zmq_close(handle);
     this.#z.zmq_msg_close(this.#recvMsg);
@@ -603,16 +1040,61 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /**
-   * Monitor events of this socket (zeromq.js names) as an async iterable.
+   * This socket's events (libzmq's monitor, zeromq.js names) as an async iterable: one
+   * observer per socket, created on first access, ended (after an `end` event) when the
+   * socket closes. Several consumers may iterate it; each gets every event from the moment
+   * its iteration started. See {@linkcode SocketEvents}.
    *
    * @example
    * ```ts
-   * for await (const event of sock.monitor()) console.log(event.type, event.address);
+   * import { Dealer, Router } from "@lib/zmq/mod.ts";
+   * await using router = new Router();
+   * await router.bind("tcp://127.0.0.1:*");
+   * await using dealer = new Dealer();
+   * const connected = (async () => {
+   *   for await (const event of dealer.events) if (event.type === "handshake") return event.address;
+   * })();
+   * dealer.connect(router.lastEndpoint!);
+   * console.log("connected to", await connected);
    * ```
    */
-  monitor(events?: number): SocketMonitor {
-    if (!monitorFactory) throw new Error("import @lib/zmq/mod.ts to use monitor()");
-    return monitorFactory(this, events);
+  get events(): SocketEvents {
+    return this.#events ??= new SocketEvents(this.#live("events"));
+  }
+
+  /**
+   * Deprecated alias: one consumer of {@linkcode Socket.events}, with the old record shape
+   * (`error` is a string). `close()` ends this consumer only. Use `socket.events`.
+   *
+   * @deprecated use `socket.events`
+   * @example
+   * ```ts
+   * import { Request } from "@lib/zmq/mod.ts";
+   * await using req = new Request();
+   * using events = req.monitor();
+   * req.connect("tcp://127.0.0.1:9");
+   * for await (const event of events) if (event.type === "connect:retry") break;
+   * ```
+   */
+  monitor(): SocketMonitor {
+    const consumer = this.events.consumer();
+    const loop = consumer[Symbol.asyncIterator];
+    return {
+      [Symbol.asyncIterator]: () => {
+        const events = loop();
+        const records: AsyncIterableIterator<MonitorEventRecord> = {
+          next: async () => {
+            const result = await events.next();
+            return result.done ? result : { value: legacyRecord(result.value), done: false };
+          },
+          return: () => Promise.resolve({ value: undefined, done: true }),
+          [Symbol.asyncIterator]: () => records,
+        };
+        return records;
+      },
+      close: () => consumer.close(),
+      [Symbol.dispose]: () => consumer.close(),
+    };
   }
 
   /** `await using` support: closes the socket. */
@@ -624,17 +1106,6 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /** `using` support: closes the socket. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /** @internal registers a monitor so it closes with the socket. */
-  _addMonitor(monitor: { close(): void }): () => void {
-    this.#monitors.add(monitor);
-    return () => this.#monitors.delete(monitor);
-  }
-
-  /** @internal the raw libzmq socket handle (for zmq_socket_monitor). */
-  _handle(operation: string): Deno.PointerObject {
-    return this.#live(operation);
   }
 
   #getInt(option: number, name: string): number {
@@ -704,6 +1175,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       throw lastError(this.#z, `set ${name}`);
     }
     this.#written.set(name, value);
+    if (name === "sendHighWaterMark") this.#defaultSendQueueLimit = undefined;
   }
 
   /** Reads a raw option by zeromq.js name with the kind from the option table. */
@@ -742,7 +1214,16 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
-  /** Sets an option by its zeromq.js name. */
+  /**
+   * Sets an option by its zeromq.js name.
+   *
+   * @example
+   * ```ts
+   * import { Dealer } from "@lib/zmq/mod.ts";
+   * await using dealer = new Dealer();
+   * dealer.setOption("linger", 0); // the same as dealer.linger = 0
+   * ```
+   */
   setOption(name: keyof typeof SOCKET_OPTIONS, value: unknown): void {
     const [id, kind] = SOCKET_OPTIONS[name] as OptionSpec;
     this.setRaw(name, id, kind, value);
@@ -752,6 +1233,21 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 /**
  * Defines typed option properties on a socket class prototype from an option table
  * (`{ name: [id, kind, writeOnly?] }`).
+ *
+ * @example
+ * ```ts
+ * import { SocketType } from "@lib/zmq/mod.ts";
+ * import { defineOptions, Socket } from "./socket.ts";
+ * class Conflating extends Socket {
+ *   constructor() {
+ *     super(SocketType.PULL);
+ *   }
+ * }
+ * interface Conflating {
+ *   conflate: boolean;
+ * }
+ * defineOptions(Conflating, { conflate: [54, "bool", true] });
+ * ```
  */
 export function defineOptions(
   target: { prototype: object },

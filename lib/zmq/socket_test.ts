@@ -105,7 +105,7 @@ for (const transport of TRANSPORTS) {
       await using push = new Push();
       await push.bind(bindEndpoint(transport, dir));
       // PUSH round-robins over the pipes that exist; connect is async, so wait for 3 peers.
-      const monitor = push.monitor();
+      const events = push.events.consumer();
       const pullers = [new Pull(), new Pull(), new Pull()];
       try {
         for (const pull of pullers) pull.connect(push.lastEndpoint!);
@@ -119,13 +119,14 @@ for (const transport of TRANSPORTS) {
             counts[i]++;
           }
         });
-        let accepted = 0;
+        // A pipe joins the round-robin after its handshake (an accepted one may not have yet).
+        let handshakes = 0;
         if (transport !== "inproc") {
-          for await (const event of monitor) {
-            if (event.type === "accept" && ++accepted === 3) break;
+          for await (const event of events) {
+            if (event.type === "handshake" && ++handshakes === 3) break;
           }
         }
-        monitor.close();
+        events.close();
         for (let i = 0; i < total; i++) await push.send(`job ${i}`);
         for (let i = 0; i < 3; i++) await push.send("stop");
         await deadline(Promise.all(receivers), 10_000, "all jobs");
@@ -174,7 +175,7 @@ for (const transport of TRANSPORTS) {
           endpoints.push(rep.lastEndpoint!);
         }
         await using dealer = new Dealer();
-        using events = dealer.monitor();
+        using events = dealer.events.consumer();
         for (const endpoint of endpoints) dealer.connect(endpoint);
         // Make sure all three pipes exist before sending (connect completes asynchronously).
         if (transport !== "inproc") {
@@ -337,7 +338,7 @@ Deno.test("PUB drops for a slow subscriber at its HWM instead of blocking", asyn
 Deno.test("many pending sends queue in order without EBUSY", async () => {
   await using pull = new Pull();
   await pull.bind("tcp://127.0.0.1:*");
-  await using push = new Push({ sendHighWaterMark: 2 });
+  await using push = new Push({ sendHighWaterMark: 2, sendQueueLimit: 500 });
   const sends = [];
   for (let i = 0; i < 500; i++) sends.push(push.send(String(i)));
   push.connect(pull.lastEndpoint!); // nothing can go out before this
@@ -443,4 +444,120 @@ Deno.test("HWM: DEALER blocks without room; ROUTER drops unroutable unless manda
   await router.send(["nobody", "dropped"]);
   router.mandatory = true;
   await assert.rejects(router.send(["nobody", "x"]), /EHOSTUNREACH/);
+});
+
+Deno.test("sendQueueLimit: past it a send rejects at once with EAGAIN; queued sends go out", async () => {
+  await using push = new Push({ sendQueueLimit: 3 });
+  await push.bind("tcp://127.0.0.1:*");
+  // No peer yet: every send waits in the socket's queue.
+  const queued = [push.send("a"), push.send("b"), push.send("c")];
+  const started = performance.now();
+  await assert.rejects(push.send("d"), (error: unknown) => {
+    assert.ok(error instanceof ZmqError);
+    assert.equal(error.code, "EAGAIN");
+    assert.match(error.message, /send queue full: 3 sends wait for room \(sendQueueLimit\)/);
+    return true;
+  });
+  assert.ok(performance.now() - started < 1000, "the rejection is immediate, not a timeout");
+  await using pull = new Pull();
+  pull.connect(push.lastEndpoint!);
+  await deadline(Promise.all(queued), 5000, "the queued sends");
+  const got: string[] = [];
+  for (let i = 0; i < 3; i++) got.push(text((await deadline(pull.receive(), 5000, "message"))[0]));
+  assert.deepEqual(got, ["a", "b", "c"]);
+});
+
+Deno.test("sendQueueLimit defaults to sendHighWaterMark (1000 when unlimited) and is validated", async () => {
+  await using a = new Dealer({ sendHighWaterMark: 7 });
+  assert.equal(a.sendQueueLimit, 7);
+  a.sendHighWaterMark = 0;
+  assert.equal(a.sendQueueLimit, 1000);
+  a.sendQueueLimit = Infinity;
+  assert.equal(a.sendQueueLimit, Infinity);
+  await using b = new Dealer();
+  assert.equal(b.sendQueueLimit, 1000); // libzmq's default HWM
+  assert.throws(() => (b.sendQueueLimit = 0), /sendQueueLimit: expected an integer >= 1/);
+  assert.throws(() => new Dealer({ sendQueueLimit: 1.5 }), /got 1.5/);
+});
+
+Deno.test("received frames are the caller's: 10,000 kept small frames are never overwritten", async () => {
+  await using pull = new Pull({ receiveHighWaterMark: 0 });
+  await pull.bind("tcp://127.0.0.1:*");
+  await using push = new Push({ sendHighWaterMark: 0 });
+  push.connect(pull.lastEndpoint!);
+  const count = 10_000;
+  const content = (i: number) => {
+    const frame = new Uint8Array(1 + (i * 37) % 300);
+    for (let j = 0; j < frame.length; j++) frame[j] = (i + j * 7) & 0xff;
+    return frame;
+  };
+  const kept: Uint8Array[] = [];
+  const receiving = (async () => {
+    while (kept.length < count) kept.push(...await pull.receive());
+  })();
+  for (let i = 0; i < count; i++) await push.send(content(i));
+  await deadline(receiving, 30_000, "10,000 messages");
+  for (let i = 0; i < count; i++) {
+    assert.deepEqual(kept[i], content(i), `frame ${i} was overwritten`);
+  }
+});
+
+Deno.test("bind on an address in use rejects with EADDRINUSE and one clean line", async () => {
+  await using first = new Router();
+  await first.bind("tcp://127.0.0.1:*");
+  const endpoint = first.lastEndpoint!;
+  await using second = new Router();
+  await assert.rejects(second.bind(endpoint), (error: unknown) => {
+    assert.ok(error instanceof ZmqError);
+    assert.equal(error.code, "EADDRINUSE");
+    assert.equal(error.message, `cannot bind ${endpoint}: address already in use`);
+    return true;
+  });
+});
+
+Deno.test("sendSync sends now or returns false (nothing sent), keeping the order", async () => {
+  await using push = new Push({ sendQueueLimit: 10 });
+  await push.bind("tcp://127.0.0.1:*");
+  assert.equal(push.sendSync("no peer yet"), false, "no pipe: would wait");
+  const queued = push.send("first");
+  assert.equal(push.sendSync("second"), false, "a queued send goes first");
+  await using pull = new Pull();
+  pull.connect(push.lastEndpoint!);
+  await deadline(queued, 5000, "the queued send");
+  assert.equal(push.sendSync(["third", "part"]), true);
+  assert.equal(text((await deadline(pull.receive(), 5000, "first"))[0]), "first");
+  const third = await deadline(pull.receive(), 5000, "third");
+  assert.deepEqual(third.map(text), ["third", "part"]);
+  push.close();
+  assert.throws(() => push.sendSync("x"), /socket is closed/);
+});
+
+Deno.test("receiveInto and receiveSyncInto fill a caller's buffer frame by frame", async () => {
+  await using pull = new Pull();
+  await pull.bind("tcp://127.0.0.1:*");
+  await using push = new Push();
+  push.connect(pull.lastEndpoint!);
+  const buffer = new Uint8Array(8);
+  assert.equal(pull.receiveSyncInto(buffer), -1, "nothing ready");
+  const waiting = pull.receiveInto(buffer); // goes through the reactor
+  await push.send(["head", "a longer frame", ""]);
+  assert.equal(await deadline(waiting, 5000, "the first frame"), 4);
+  assert.equal(text(buffer.subarray(0, 4)), "head");
+  assert.equal(pull.more, true);
+  let size = pull.receiveSyncInto(buffer);
+  if (size < 0) size = await deadline(pull.receiveInto(buffer), 5000, "the second frame");
+  assert.equal(size, 14, "the full size of a truncated frame");
+  assert.equal(text(buffer), "a longer", "truncated to the buffer");
+  assert.equal(pull.more, true);
+  assert.equal(await deadline(pull.receiveInto(buffer), 5000, "the empty frame"), 0);
+  assert.equal(pull.more, false);
+  // In order with receive(): a queued receive goes first, receiveSyncInto waits its turn.
+  const first = pull.receive();
+  assert.equal(pull.receiveSyncInto(buffer), -1);
+  const second = pull.receiveInto(buffer);
+  await push.send("one");
+  await push.send("two");
+  assert.equal(text((await deadline(first, 5000, "one"))[0]), "one");
+  assert.equal(await deadline(second, 5000, "two"), 3);
+  assert.equal(text(buffer.subarray(0, 3)), "two");
 });

@@ -11,7 +11,13 @@ import { defineOptions, type Frame, Socket, type SocketOptions } from "./socket.
  *
  * @example
  * ```ts
- * const a = new Pair(); await a.bind("inproc://x");
+ * import { Pair } from "@lib/zmq/mod.ts";
+ * await using a = new Pair();
+ * await a.bind("inproc://pair-example");
+ * await using b = new Pair();
+ * b.connect("inproc://pair-example");
+ * await a.send("hi");
+ * const [hi] = await b.receive();
  * ```
  */
 export class Pair extends Socket {
@@ -20,7 +26,16 @@ export class Pair extends Socket {
   }
 }
 
-/** Options of a PUB socket. */
+/**
+ * Options of a PUB socket.
+ *
+ * @example
+ * ```ts
+ * import { Publisher, type PublisherOptions } from "@lib/zmq/mod.ts";
+ * const options: PublisherOptions = { noDrop: true, sendHighWaterMark: 100 };
+ * await using socket = new Publisher(options);
+ * ```
+ */
 export interface PublisherOptions extends SocketOptions {
   /** Block (send waits) instead of dropping when a subscriber is at its HWM. */
   noDrop?: boolean;
@@ -33,8 +48,10 @@ export interface PublisherOptions extends SocketOptions {
  *
  * @example
  * ```ts
- * const pub = new Publisher(); await pub.bind("tcp://127.0.0.1:*");
- * await pub.send(["weather.nyc", "21C"]);
+ * import { Publisher } from "@lib/zmq/mod.ts";
+ * await using pub = new Publisher();
+ * await pub.bind("tcp://127.0.0.1:*");
+ * await pub.send(["weather.nyc", "21C"]); // dropped: nobody subscribed yet
  * ```
  */
 export class Publisher extends Socket {
@@ -48,7 +65,16 @@ export interface Publisher {
 }
 defineOptions(Publisher, { noDrop: [69, "bool", true], conflate: [54, "bool", true] });
 
-/** Options of a SUB socket. */
+/**
+ * Options of a SUB socket.
+ *
+ * @example
+ * ```ts
+ * import { Subscriber, type SubscriberOptions } from "@lib/zmq/mod.ts";
+ * const options: SubscriberOptions = { conflate: true };
+ * await using socket = new Subscriber(options);
+ * ```
+ */
 export interface SubscriberOptions extends SocketOptions {
   conflate?: boolean;
   invertMatching?: boolean;
@@ -59,7 +85,10 @@ export interface SubscriberOptions extends SocketOptions {
  *
  * @example
  * ```ts
- * const sub = new Subscriber(); sub.connect(endpoint); sub.subscribe("weather.");
+ * import { Subscriber } from "@lib/zmq/mod.ts";
+ * await using sub = new Subscriber();
+ * sub.connect("tcp://127.0.0.1:5556");
+ * sub.subscribe("weather.");
  * ```
  */
 export class Subscriber extends Socket {
@@ -82,7 +111,16 @@ export interface Subscriber {
 }
 defineOptions(Subscriber, { conflate: [54, "bool", true] });
 
-/** Options of an XPUB socket. */
+/**
+ * Options of an XPUB socket.
+ *
+ * @example
+ * ```ts
+ * import { XPublisher, type XPublisherOptions } from "@lib/zmq/mod.ts";
+ * const options: XPublisherOptions = { verbose: true, manual: false };
+ * await using socket = new XPublisher(options);
+ * ```
+ */
 export interface XPublisherOptions extends PublisherOptions {
   /** Pass every subscription upstream, not only the first for a topic (ZMQ_XPUB_VERBOSE). */
   verbose?: boolean;
@@ -99,7 +137,12 @@ export interface XPublisherOptions extends PublisherOptions {
  *
  * @example
  * ```ts
- * const xpub = new XPublisher({ verbose: true });
+ * import { Subscriber, XPublisher } from "@lib/zmq/mod.ts";
+ * await using xpub = new XPublisher({ verbose: true });
+ * await xpub.bind("tcp://127.0.0.1:*");
+ * await using sub = new Subscriber();
+ * sub.connect(xpub.lastEndpoint!);
+ * sub.subscribe("t");
  * const [frame] = await xpub.receive(); // frame[0] === 1: subscribe
  * ```
  */
@@ -136,7 +179,9 @@ defineOptions(XPublisher, {
  *
  * @example
  * ```ts
- * const xsub = new XSubscriber(); xsub.connect(upstream);
+ * import { XSubscriber } from "@lib/zmq/mod.ts";
+ * await using xsub = new XSubscriber();
+ * xsub.connect("tcp://127.0.0.1:5556");
  * await xsub.send(new Uint8Array([1])); // subscribe to everything
  * ```
  */
@@ -151,7 +196,10 @@ export class XSubscriber extends Socket {
  *
  * @example
  * ```ts
- * const push = new Push(); push.connect(endpoint); await push.send("job");
+ * import { Push } from "@lib/zmq/mod.ts";
+ * await using push = new Push();
+ * push.connect("tcp://127.0.0.1:5557");
+ * await push.send("job"); // waits until a PULL peer is connected
  * ```
  */
 export class Push extends Socket {
@@ -169,8 +217,11 @@ defineOptions(Push, { conflate: [54, "bool", true] });
  *
  * @example
  * ```ts
- * const pull = new Pull(); await pull.bind("tcp://127.0.0.1:*");
- * for await (const [job] of pull) work(job);
+ * import { Pull } from "@lib/zmq/mod.ts";
+ * const pull = new Pull();
+ * await pull.bind("tcp://127.0.0.1:*");
+ * setTimeout(() => pull.close(), 100); // ends the loop
+ * for await (const [job] of pull) console.log(job.byteLength);
  * ```
  */
 export class Pull extends Socket {
@@ -183,7 +234,16 @@ export interface Pull {
 }
 defineOptions(Pull, { conflate: [54, "bool", true] });
 
-/** Options of a REQ socket. */
+/**
+ * Options of a REQ socket.
+ *
+ * @example
+ * ```ts
+ * import { Request, type RequestOptions } from "@lib/zmq/mod.ts";
+ * const options: RequestOptions = { correlate: true, relaxed: true };
+ * await using socket = new Request(options);
+ * ```
+ */
 export interface RequestOptions extends SocketOptions {
   /** Match replies to requests with a request id (ZMQ_REQ_CORRELATE). */
   correlate?: boolean;
@@ -197,8 +257,14 @@ export interface RequestOptions extends SocketOptions {
  *
  * @example
  * ```ts
- * const req = new Request(); req.connect(endpoint);
- * await req.send("ping"); const [reply] = await req.receive();
+ * import { Reply, Request } from "@lib/zmq/mod.ts";
+ * await using rep = new Reply();
+ * await rep.bind("tcp://127.0.0.1:*");
+ * await using req = new Request();
+ * req.connect(rep.lastEndpoint!);
+ * await req.send("ping");
+ * await rep.send(await rep.receive());
+ * const [reply] = await req.receive();
  * ```
  */
 export class Request extends Socket {
@@ -222,7 +288,11 @@ defineOptions(Request, {
  *
  * @example
  * ```ts
- * for await (const [req] of rep) await rep.send(req);
+ * import { Reply } from "@lib/zmq/mod.ts";
+ * const rep = new Reply();
+ * await rep.bind("tcp://127.0.0.1:*");
+ * setTimeout(() => rep.close(), 100); // ends the loop
+ * for await (const [request] of rep) await rep.send(request); // echo
  * ```
  */
 export class Reply extends Socket {
@@ -236,7 +306,9 @@ export class Reply extends Socket {
  *
  * @example
  * ```ts
- * const dealer = new Dealer({ routingId: "w1" }); dealer.connect(endpoint);
+ * import { Dealer } from "@lib/zmq/mod.ts";
+ * await using dealer = new Dealer({ routingId: "w1" });
+ * dealer.connect("tcp://127.0.0.1:5555");
  * ```
  */
 export class Dealer extends Socket {
@@ -250,7 +322,16 @@ export interface Dealer {
 }
 defineOptions(Dealer, { probeRouter: [51, "bool", true], conflate: [54, "bool", true] });
 
-/** Options of a ROUTER socket. */
+/**
+ * Options of a ROUTER socket.
+ *
+ * @example
+ * ```ts
+ * import { Router, type RouterOptions } from "@lib/zmq/mod.ts";
+ * const options: RouterOptions = { mandatory: true, handover: true };
+ * await using socket = new Router(options);
+ * ```
+ */
 export interface RouterOptions extends SocketOptions {
   /** Reject sends to unknown peers with EHOSTUNREACH instead of dropping them. */
   mandatory?: boolean;
@@ -266,8 +347,14 @@ export interface RouterOptions extends SocketOptions {
  *
  * @example
  * ```ts
- * const router = new Router({ mandatory: true });
- * const [id, ...rest] = await router.receive(); await router.send([id, ...rest]);
+ * import { Dealer, Router } from "@lib/zmq/mod.ts";
+ * await using router = new Router({ mandatory: true });
+ * await router.bind("tcp://127.0.0.1:*");
+ * await using dealer = new Dealer();
+ * dealer.connect(router.lastEndpoint!);
+ * await dealer.send("hello");
+ * const [id, ...rest] = await router.receive();
+ * await router.send([id, ...rest]);
  * ```
  */
 export class Router extends Socket {
@@ -293,7 +380,9 @@ defineOptions(Router, {
  *
  * @example
  * ```ts
- * const stream = new Stream({ notify: true }); await stream.bind("tcp://127.0.0.1:*");
+ * import { Stream } from "@lib/zmq/mod.ts";
+ * await using stream = new Stream({ notify: true });
+ * await stream.bind("tcp://127.0.0.1:*");
  * ```
  */
 export class Stream extends Socket {

@@ -4,9 +4,26 @@
  * @module
  */
 
-/** The transports a conformance test runs over. */
+/**
+ * The transports a conformance test runs over.
+ *
+ * @example
+ * ```ts
+ * import { TRANSPORTS } from "./test_util.ts";
+ * for (const transport of TRANSPORTS) console.log(transport);
+ * ```
+ */
 export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;
-/** One of TRANSPORTS. */
+/**
+ * One of TRANSPORTS.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from "./test_util.ts";
+ * const transport: Transport = "ipc";
+ * console.log(transport);
+ * ```
+ */
 export type Transport = typeof TRANSPORTS[number];
 
 let counter = 0;
@@ -16,7 +33,11 @@ let counter = 0;
  *
  * @example
  * ```ts
- * await sock.bind(bindEndpoint("ipc", dir));
+ * import { Pull } from "@lib/zmq/mod.ts";
+ * import { bindEndpoint } from "./test_util.ts";
+ * const dir = await Deno.makeTempDir();
+ * await using pull = new Pull();
+ * await pull.bind(bindEndpoint("ipc", dir));
  * ```
  */
 export function bindEndpoint(transport: Transport, dir: string): string {
@@ -36,7 +57,11 @@ export function bindEndpoint(transport: Transport, dir: string): string {
  *
  * @example
  * ```ts
- * const [reply] = await deadline(req.receive(), 2000, "reply");
+ * import { Request } from "@lib/zmq/mod.ts";
+ * import { deadline } from "./test_util.ts";
+ * await using req = new Request({ relaxed: true });
+ * req.connect("tcp://127.0.0.1:5555");
+ * const reply = await deadline(req.receive(), 2000, "reply").catch((error) => error);
  * ```
  */
 export async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -62,7 +87,9 @@ export async function deadline<T>(promise: Promise<T>, ms: number, what: string)
  *
  * @example
  * ```ts
- * await until(async () => { await pub.send("t"); return received > 0; }, 3000, "subscription");
+ * import { until } from "./test_util.ts";
+ * const started = performance.now();
+ * await until(() => performance.now() - started > 10, 3000, "10 ms to pass");
  * ```
  */
 export async function until(
@@ -77,7 +104,15 @@ export async function until(
   }
 }
 
-/** UTF-8 decode of a frame. */
+/**
+ * UTF-8 decode of a frame.
+ *
+ * @example
+ * ```ts
+ * import { text } from "./test_util.ts";
+ * console.log(text(new Uint8Array([104, 105]))); // "hi"
+ * ```
+ */
 export function text(frame: Uint8Array): string {
   return new TextDecoder().decode(frame);
 }

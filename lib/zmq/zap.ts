@@ -9,7 +9,15 @@
 import { z85Encode } from "./curve.ts";
 import { Router } from "./socket_types.ts";
 
-/** What the ZAP handler knows of a connecting peer. */
+/**
+ * What the ZAP handler knows of a connecting peer.
+ *
+ * @example
+ * ```ts
+ * import type { ZapRequest } from "@lib/zmq/mod.ts";
+ * const describe = (request: ZapRequest) => `${request.mechanism} from ${request.address}`;
+ * ```
+ */
 export interface ZapRequest {
   requestId: Uint8Array;
   domain: string;
@@ -23,7 +31,15 @@ export interface ZapRequest {
   password?: string;
 }
 
-/** The decision for one request. */
+/**
+ * The decision for one request.
+ *
+ * @example
+ * ```ts
+ * import type { ZapDecision } from "@lib/zmq/mod.ts";
+ * const deny: ZapDecision = { status: 400, text: "unknown key" };
+ * ```
+ */
 export interface ZapDecision {
   /** 200 allow, 300 temporary failure, 400 deny, 500 internal error. */
   status: 200 | 300 | 400 | 500;
@@ -32,10 +48,26 @@ export interface ZapDecision {
   userId?: string;
 }
 
-/** Decides a request; may be async. */
+/**
+ * Decides a request; may be async.
+ *
+ * @example
+ * ```ts
+ * import type { ZapAuthorizer } from "@lib/zmq/mod.ts";
+ * const allowAll: ZapAuthorizer = () => ({ status: 200 });
+ * ```
+ */
 export type ZapAuthorizer = (request: ZapRequest) => ZapDecision | Promise<ZapDecision>;
 
-/** The RFC 27 endpoint. */
+/**
+ * The RFC 27 endpoint.
+ *
+ * @example
+ * ```ts
+ * import { ZAP_ENDPOINT } from "@lib/zmq/mod.ts";
+ * console.log(ZAP_ENDPOINT); // inproc://zeromq.zap.01
+ * ```
+ */
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 
 const decoder = new TextDecoder();
@@ -45,8 +77,13 @@ const decoder = new TextDecoder();
  *
  * @example
  * ```ts
+ * import { curveKeyPair, ZapHandler } from "@lib/zmq/mod.ts";
+ * const allowed = new Set([curveKeyPair().publicKey]);
  * const zap = new ZapHandler(({ publicKey }) =>
- *   allowed.has(publicKey!) ? { status: 200, userId: publicKey } : { status: 400, text: "unknown key" });
+ *   allowed.has(publicKey!)
+ *     ? { status: 200, userId: publicKey }
+ *     : { status: 400, text: "unknown key" }
+ * );
  * await zap.start();
  * // ... sockets with curveServer: true are now authenticated ...
  * zap.close();

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { ConfigError, endpoint, float, int, oneOf, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { ConfigError, endpoint, float, int, oneOf, repeatable, runRole } from "@lib/role/mod.ts";
 import { Subscriber } from "@lib/zmq/mod.ts";
 import { FleetMonitor, type MonitorEvent } from "../internal/fleet_monitor.ts";
-import { alertLevel, rackName, repeatable } from "../internal/options.ts";
+import { alertLevel, rackName } from "../internal/options.ts";
 import {
   type AlertLevel,
   BadMessageError,
@@ -48,28 +49,25 @@ await runRole<Options>({
     cmd
       .option(
         "--bind <endpoint>",
-        `SUB endpoint agents connect to (repeatable; default ${DEFAULT_BIND} if no --connect)`,
-        repeatable(endpoint),
-        [],
+        "SUB endpoint agents connect to",
+        repeatable(endpoint, { defaultText: `${DEFAULT_BIND} if no --connect` }),
       )
       .option(
         "--connect <endpoint>",
-        "also connect to an agent that binds (repeatable)",
+        "also connect to an agent that binds",
         repeatable(endpoint),
         [],
       )
       .option(
         "--rack <name>",
-        "only these racks, by subscription (repeatable)",
-        repeatable(rackName),
-        [],
+        "only these racks, by subscription",
+        repeatable(rackName, { defaultText: "every rack" }),
       )
       .option("--alerts-only", "alert system: subscribe to warning/critical alerts only", false)
       .option(
         "--alert-level <level>",
-        "with --alerts-only: only these levels, warning|critical (repeatable)",
-        repeatable(alertLevel),
-        [],
+        "with --alerts-only: only these levels, warning|critical",
+        repeatable(alertLevel, { defaultText: "both" }),
       )
       .option(
         "--interval <ms>",
@@ -125,6 +123,7 @@ await runRole<Options>({
       levels: options.alertLevel,
     });
     const monitor = new FleetMonitor({
+      clock: systemClock,
       mode: alertsOnly ? "alerts" : "heartbeats",
       intervalMs: options.interval,
       suspectAfter: options.suspectAfter,
@@ -157,7 +156,9 @@ await runRole<Options>({
 
     const emit = (events: MonitorEvent[]) => {
       for (const e of events) {
-        ctx.log[e.level](e.event, e.fields);
+        // Gaps and stale beats come at the senders' will: one line per window, with a count.
+        if (e.limit) ctx.log.limited(e.level, e.event, e.fields, e.limit);
+        else ctx.log[e.level](e.event, e.fields);
         if (options.json && e.change) {
           ctx.print(JSON.stringify({ ts: new Date().toISOString(), event: e.event, ...e.fields }));
         }
@@ -166,33 +167,27 @@ await runRole<Options>({
 
     const debug = ctx.log.isEnabled("debug");
     const utf8 = new TextDecoder();
-    const receiving = (async () => {
-      try {
-        for await (const frames of sub) {
-          topics.add(frames[0]);
-          if (debug) {
-            ctx.log.debug("message_received", {
-              topic: utf8.decode(frames[0]?.subarray(0, 100)),
-              frames: frames.length,
-            });
-          }
-          try {
-            emit(monitor.receive(decodeMessage(frames), performance.now()));
-          } catch (error) {
-            if (!(error instanceof BadMessageError)) throw error;
-            bad++;
-            ctx.log.warn("bad_message", {
-              reason: error.reason,
-              frames: frames.length,
-              bytes: frames.reduce((n, f) => n + f.length, 0),
-            });
-          }
-        }
-      } catch (error) {
-        if (!ctx.signal.aborted) throw error; // closed by us at shutdown: expected
+    const onMessage = (frames: Uint8Array[]) => {
+      topics.add(frames[0]);
+      if (debug) {
+        ctx.log.debug("message_received", {
+          topic: utf8.decode(frames[0]?.subarray(0, 100)),
+          frames: frames.length,
+        });
       }
-    })();
-    ctx.signal.addEventListener("abort", () => sub.close(), { once: true });
+      try {
+        emit(monitor.receive(decodeMessage(frames)));
+      } catch (error) {
+        if (!(error instanceof BadMessageError)) throw error;
+        bad++;
+        ctx.badMessage(error.reason, {
+          socket: "agents",
+          frames: frames.length,
+          bytes: frames.reduce((n, f) => n + f.length, 0),
+          bad_messages: bad,
+        });
+      }
+    };
 
     const viewMode = options.json || options.view === "none"
       ? "none"
@@ -212,7 +207,7 @@ await runRole<Options>({
         mode: monitor.mode,
         subscriptions,
         intervalMs: options.interval,
-        nodes: monitor.nodes(performance.now()),
+        nodes: monitor.nodes(),
         totals: monitor.totals(),
         badMessages: bad,
       }, { color: viewMode === "ansi", width, maxRows: Math.max(5, (rows ?? 40) - 20) });
@@ -221,16 +216,13 @@ await runRole<Options>({
       ctx.print(frame.text);
     };
 
-    ctx.every(Math.max(5, Math.floor(options.interval / 4)), () => {
-      emit(monitor.tick(performance.now()));
-    });
+    ctx.every(Math.max(5, Math.floor(options.interval / 4)), () => emit(monitor.tick()));
     if (viewMode !== "none") {
       draw();
       ctx.every(options.refresh, draw);
     }
-    // Until SIGTERM/SIGINT; an unexpected receive error ends the role at once (fatal).
-    await Promise.race([ctx.stopped, receiving]);
-    await receiving;
+    // Until SIGTERM/SIGINT; a socket error ends the role (fatal).
+    await ctx.serve(sub, onMessage, { name: "agents" });
     const totals = monitor.totals();
     ctx.log.info("received_topics", { total: topics.total, topics: topics.toJSON() });
     ctx.log.info("summary", { ...totals, bad_messages: bad });

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { ConfigError, endpoint, float, int, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { ConfigError, endpoint, float, int, repeatable, runRole } from "@lib/role/mod.ts";
 import { Publisher } from "@lib/zmq/mod.ts";
 import { FleetSimulator } from "../internal/fleet_simulator.ts";
 import { DEFAULT_THRESHOLDS, denoHost, HealthSampler } from "../internal/health_sampler.ts";
 import { HostNode } from "../internal/host_node.ts";
-import { nodeName, rackName, repeatable, safeNodeName } from "../internal/options.ts";
-import { heartbeatMessages } from "../internal/protocol.ts";
+import { nodeName, rackName, safeNodeName } from "../internal/options.ts";
+import { heartbeatMessages, MAX_TOPIC_BYTES } from "../internal/protocol.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 
 /** Default subscriber endpoint when neither --connect nor --bind is given. */
@@ -32,6 +33,7 @@ interface Options {
   warnMem: number;
   critMem: number;
   sendHwm: number;
+  maxPrefixBytes: number;
 }
 
 await runRole<Options>({
@@ -41,11 +43,10 @@ await runRole<Options>({
     cmd
       .option(
         "--connect <endpoint>",
-        `subscriber to connect the PUB to (repeatable; default ${DEFAULT_CONNECT} if no --bind)`,
-        repeatable(endpoint),
-        [],
+        "subscriber to connect the PUB to",
+        repeatable(endpoint, { defaultText: `${DEFAULT_CONNECT} if no --bind` }),
       )
-      .option("--bind <endpoint>", "also bind the PUB here (repeatable)", repeatable(endpoint), [])
+      .option("--bind <endpoint>", "also bind the PUB here", repeatable(endpoint), [])
       .option("--interval <ms>", "heartbeat interval", int({ min: 10, max: 3_600_000 }), 1000)
       .option("--rack <name>", "rack of this host", rackName, "local")
       .option("--node <name>", "node name of this host (default: host name)", nodeName)
@@ -96,6 +97,12 @@ await runRole<Options>({
         "PUB send high-water mark per subscriber (messages)",
         int({ min: 1 }),
         1000,
+      )
+      .option(
+        "--max-prefix-bytes <n>",
+        "longest subscription prefix a subscriber may send (a longer one drops its connection)",
+        int({ min: 16, max: MAX_TOPIC_BYTES }),
+        128,
       ),
   validate(options) {
     if (
@@ -107,7 +114,14 @@ await runRole<Options>({
     }
   },
   async run(options, ctx) {
-    const pub = new Publisher({ sendHighWaterMark: options.sendHwm, linger: 1000 });
+    // A PUB keeps every subscription its peers send (libzmq's trie, about 50 B per prefix
+    // byte), before this code could look at it: the message size bound makes libzmq drop a
+    // peer that sends a longer prefix than any dashboard needs (1 byte for the 0x01 marker).
+    const pub = new Publisher({
+      sendHighWaterMark: options.sendHwm,
+      linger: 1000,
+      maxMessageSize: options.maxPrefixBytes + 1,
+    });
     ctx.defer(() => pub.close());
     for (const ep of options.bind) {
       await pub.bind(ep);
@@ -152,7 +166,7 @@ await runRole<Options>({
     });
 
     let sent = 0;
-    let next = performance.now();
+    let next = systemClock.now();
     while (!ctx.signal.aborted) {
       for (const heartbeat of source.tick()) {
         for (const frames of heartbeatMessages(heartbeat)) {
@@ -162,7 +176,7 @@ await runRole<Options>({
         }
       }
       next += options.interval;
-      const now = performance.now();
+      const now = systemClock.now();
       if (next < now - options.interval) next = now; // fell behind (suspended): do not burst
       await ctx.sleep(Math.max(0, next - now));
     }

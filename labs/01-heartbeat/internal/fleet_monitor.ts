@@ -12,10 +12,19 @@
  *
  * @module
  */
-import { type Heartbeat, type Received, type Status } from "./protocol.ts";
+import type { Clock } from "@lib/async/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
-import { type LivenessOptions, LivenessTracker, type NodeState } from "./liveness_tracker.ts";
-import { checkSequence } from "./sequence_checker.ts";
+import {
+  type LivenessChange,
+  PeerLiveness,
+  type PeerLivenessOptions,
+  type PeerState,
+  SequenceTracker,
+} from "@lib/patterns/mod.ts";
+import { type Received, type Status } from "./protocol.ts";
+
+/** Liveness states of a node (the peer states of `@lib/patterns`' PeerLiveness). */
+export type NodeState = PeerState;
 
 /** One event for the log (and, if `change`, for `--json` output). */
 export interface MonitorEvent {
@@ -26,10 +35,17 @@ export interface MonitorEvent {
   /** Log level. */
   level: "info" | "warn";
   fields: Record<string, unknown>;
+  /**
+   * Set for events any sender can cause at will (seq gaps, stale beats): the rate-limit key
+   * for `log.limited` (one line per key and window, with a `suppressed` count).
+   */
+  limit?: string;
 }
 
 /** Configuration. */
-export interface FleetMonitorOptions extends LivenessOptions {
+export interface FleetMonitorOptions extends Omit<PeerLivenessOptions, "clock"> {
+  /** The monitor's own monotonic clock (never the sender's `ts`). */
+  clock: Clock;
   mode: "heartbeats" | "alerts";
   /** Most nodes tracked; beats of further nodes are rejected as bad messages. */
   maxNodes: number;
@@ -65,78 +81,84 @@ export interface FleetTotals {
 interface NodeRecord {
   rack: string;
   node: string;
-  bootId: string;
-  lastSeq: number;
   status: Status;
-  gaps: number;
-  missing: number;
-  restarts: number;
   beats: number;
   metrics: Record<string, number>;
 }
 
 /**
- * Feed `receive(msg, now)` per decoded message and `tick(now)` periodically.
+ * Feed `receive(msg)` per decoded message and `tick()` periodically; times come from the
+ * injected clock (an explicit `now` is for tests that step time themselves).
  *
  * @example
  * ```ts
- * const monitor = new FleetMonitor({ mode: "heartbeats", intervalMs: 1000, maxNodes: 10000 });
- * for (const e of monitor.receive(decodeMessage(frames), performance.now())) log.info(e.event, e.fields);
+ * import { systemClock } from "@lib/async/mod.ts";
+ * import { FleetMonitor } from "./fleet_monitor.ts";
+ * import { decodeMessage, heartbeatMessages } from "./protocol.ts";
+ *
+ * const monitor = new FleetMonitor({
+ *   clock: systemClock,
+ *   mode: "heartbeats",
+ *   intervalMs: 1000,
+ *   maxNodes: 10_000,
+ * });
+ * const [[topic, payload]] = heartbeatMessages({
+ *   node: "a-01", rack: "A", seq: 0, boot_id: "b1", ts: Date.now(), status: "ok", metrics: {},
+ * });
+ * const frames = [new TextEncoder().encode(topic), payload];
+ * for (const e of monitor.receive(decodeMessage(frames))) console.log(e.event, e.fields);
  * ```
  */
 export class FleetMonitor {
   readonly mode: "heartbeats" | "alerts";
   readonly #maxNodes: number;
-  readonly #tracker: LivenessTracker<string>;
+  readonly #clock: Clock;
+  readonly #liveness: PeerLiveness<string>;
+  readonly #sequences: SequenceTracker<string>;
   readonly #nodes = new Map<string, NodeRecord>();
   #beats = 0;
-  #stale = 0;
 
   constructor(options: FleetMonitorOptions) {
     this.mode = options.mode;
     this.#maxNodes = options.maxNodes;
-    this.#tracker = new LivenessTracker<string>(options);
+    this.#clock = options.clock;
+    this.#liveness = new PeerLiveness<string>(options);
+    // Alerts arrive only while a node alerts: jumps in seq are expected there.
+    this.#sequences = new SequenceTracker<string>({ countGaps: options.mode === "heartbeats" });
   }
 
   /** The liveness tracker (for its thresholds). */
-  get tracker(): LivenessTracker<string> {
-    return this.#tracker;
+  get liveness(): PeerLiveness<string> {
+    return this.#liveness;
   }
 
   /**
    * Takes one decoded message at monotonic time `now`. Throws `BadMessageError` when a new
    * node would exceed `maxNodes`.
    */
-  receive(message: Received, now: number): MonitorEvent[] {
+  receive(message: Received, now: number = this.#clock.now()): MonitorEvent[] {
     const hb = message.heartbeat;
     const key = `${hb.rack}/${hb.node}`;
     const id = { rack: hb.rack, node: hb.node };
     let record = this.#nodes.get(key);
     if (!record && this.#nodes.size >= this.#maxNodes) {
-      throw new BadMessageError(
-        `node ${key}: expected at most ${this.#maxNodes} nodes, got one more`,
-      );
+      throw new BadMessageError(`expected at most ${this.#maxNodes} nodes, got one more`);
     }
     const events: MonitorEvent[] = [];
-    const verdict = checkSequence(
-      record && { bootId: record.bootId, lastSeq: record.lastSeq },
-      hb.boot_id,
-      hb.seq,
-    );
+    const verdict = this.#sequences.observe(key, hb.boot_id, hb.seq);
     switch (verdict.kind) {
       case "stale":
-        this.#stale++;
         events.push({
           event: "seq_stale",
           change: false,
           level: "warn",
           fields: { ...id, last_seq: verdict.lastSeq, seq: verdict.got, boot_id: hb.boot_id },
+          limit: "seq_stale",
         });
         return events;
       case "gap":
-        if (this.mode === "heartbeats" && record) {
-          record.gaps++;
-          record.missing += verdict.missing;
+        if (this.mode === "heartbeats") {
+          const counts = this.#sequences.peer(key)!;
           events.push({
             event: "seq_gap",
             change: false,
@@ -146,41 +168,39 @@ export class FleetMonitor {
               expected: verdict.expected,
               seq: verdict.got,
               missing: verdict.missing,
-              gaps: record.gaps,
+              gaps: counts.gaps,
             },
+            limit: "seq_gap",
           });
         }
         break;
       case "restart":
-        record!.restarts++;
         events.push({
           event: "node_restart",
           change: true,
           level: "warn",
           fields: {
             ...id,
-            previous_boot_id: verdict.previousBootId,
+            previous_boot_id: verdict.previousEpoch,
             boot_id: hb.boot_id,
             previous_seq: verdict.previousSeq,
             seq: hb.seq,
-            restarts: record!.restarts,
+            restarts: this.#sequences.peer(key)!.restarts,
           },
         });
         break;
     }
     const previousStatus = record?.status;
     if (!record) {
-      record = this.#newRecord(hb);
+      record = { rack: hb.rack, node: hb.node, status: hb.status, beats: 0, metrics: hb.metrics };
       this.#nodes.set(key, record);
     }
-    record.bootId = hb.boot_id;
-    record.lastSeq = hb.seq;
     record.status = hb.status;
     record.metrics = hb.metrics;
     record.beats++;
     this.#beats++;
-    const wasState = this.#tracker.state(key);
-    const transition = this.#tracker.beat(key, now);
+    const wasState = this.#liveness.state(key);
+    const change = this.#liveness.heard(key, now);
     if (this.mode === "heartbeats") {
       if (previousStatus !== hb.status) {
         events.push({
@@ -190,9 +210,7 @@ export class FleetMonitor {
           fields: { ...id, from: previousStatus ?? null, to: hb.status, seq: hb.seq },
         });
       }
-      if (transition) {
-        events.push(this.#stateEvent(key, transition.from, transition.to, transition));
-      }
+      if (change) events.push(this.#stateEvent(change));
     } else if (previousStatus !== hb.status || wasState === "dead") {
       events.push({
         event: "alert",
@@ -210,13 +228,13 @@ export class FleetMonitor {
   }
 
   /** Applies the passage of time up to `now`. */
-  tick(now: number): MonitorEvent[] {
+  tick(now: number = this.#clock.now()): MonitorEvent[] {
     const events: MonitorEvent[] = [];
-    for (const t of this.#tracker.tick(now)) {
+    for (const change of this.#liveness.tick(now)) {
       if (this.mode === "heartbeats") {
-        events.push(this.#stateEvent(t.key, t.from, t.to, t));
-      } else if (t.to === "dead") {
-        const record = this.#nodes.get(t.key)!;
+        events.push(this.#stateEvent(change));
+      } else if (change.to === "dead") {
+        const record = this.#nodes.get(change.peer)!;
         events.push({
           event: "alert_cleared",
           change: true,
@@ -225,7 +243,7 @@ export class FleetMonitor {
             rack: record.rack,
             node: record.node,
             alert_level: record.status,
-            silent_ms: Math.round(t.silentMs),
+            silent_ms: change.silentMs,
           },
         });
       }
@@ -234,22 +252,23 @@ export class FleetMonitor {
   }
 
   /** Every node, sorted by rack then node, at monotonic time `now`. */
-  nodes(now: number): NodeView[] {
+  nodes(now: number = this.#clock.now()): NodeView[] {
     const out: NodeView[] = [];
     for (const [key, r] of this.#nodes) {
+      const seq = this.#sequences.peer(key)!;
       out.push({
         rack: r.rack,
         node: r.node,
-        state: this.#tracker.state(key),
+        state: this.#liveness.state(key),
         status: r.status,
-        seq: r.lastSeq,
-        bootId: r.bootId,
-        gaps: r.gaps,
-        missing: r.missing,
-        restarts: r.restarts,
+        seq: seq.lastSeq,
+        bootId: seq.epoch,
+        gaps: seq.gaps,
+        missing: seq.missing,
+        restarts: seq.restarts,
         beats: r.beats,
         metrics: r.metrics,
-        silentMs: this.#tracker.silentMs(key, now) ?? 0,
+        silentMs: this.#liveness.silentMs(key, now) ?? 0,
       });
     }
     return out.sort((a, b) =>
@@ -259,56 +278,31 @@ export class FleetMonitor {
 
   /** Fleet totals. */
   totals(): FleetTotals {
-    let gaps = 0, missing = 0, restarts = 0;
-    for (const r of this.#nodes.values()) {
-      gaps += r.gaps;
-      missing += r.missing;
-      restarts += r.restarts;
-    }
+    const t = this.#sequences.totals();
     return {
       nodes: this.#nodes.size,
       beats: this.#beats,
-      gaps,
-      missing,
-      restarts,
-      stale: this.#stale,
+      gaps: t.gaps,
+      missing: t.missing,
+      restarts: t.restarts,
+      stale: t.stale,
     };
   }
 
-  #newRecord(hb: Heartbeat): NodeRecord {
-    return {
-      rack: hb.rack,
-      node: hb.node,
-      bootId: hb.boot_id,
-      lastSeq: hb.seq,
-      status: hb.status,
-      gaps: 0,
-      missing: 0,
-      restarts: 0,
-      beats: 0,
-      metrics: hb.metrics,
-    };
-  }
-
-  #stateEvent(
-    key: string,
-    from: NodeState,
-    to: NodeState,
-    t: { silentMs: number; missed: number },
-  ): MonitorEvent {
-    const record = this.#nodes.get(key)!;
+  #stateEvent(change: LivenessChange<string>): MonitorEvent {
+    const record = this.#nodes.get(change.peer)!;
     return {
       event: "node_state",
       change: true,
-      level: to === "alive" ? "info" : "warn",
+      level: change.to === "alive" ? "info" : "warn",
       fields: {
         rack: record.rack,
         node: record.node,
-        from,
-        to,
-        silent_ms: Math.round(t.silentMs),
-        missed: t.missed,
-        boot_id: record.bootId,
+        from: change.from,
+        to: change.to,
+        silent_ms: change.silentMs,
+        missed: change.missed,
+        boot_id: this.#sequences.peer(change.peer)!.epoch,
       },
     };
   }

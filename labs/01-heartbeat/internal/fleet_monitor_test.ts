@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
 import { FleetMonitor, type MonitorEvent } from "./fleet_monitor.ts";
 import type { Heartbeat, Received } from "./protocol.ts";
 
@@ -22,7 +23,12 @@ function hb(over: Partial<Heartbeat> = {}): Received {
 const names = (events: MonitorEvent[]) => events.map((e) => e.event);
 
 function dashboard(maxNodes = 100) {
-  return new FleetMonitor({ mode: "heartbeats", intervalMs: I, maxNodes });
+  return new FleetMonitor({
+    clock: new ManualClock(),
+    mode: "heartbeats",
+    intervalMs: I,
+    maxNodes,
+  });
 }
 
 Deno.test("first beats: status appears, the node becomes alive after two", () => {
@@ -127,7 +133,12 @@ Deno.test("more nodes than maxNodes are rejected as bad messages", () => {
 });
 
 Deno.test("alerts mode: alert on raise and level change, cleared after silence, no gaps", () => {
-  const m = new FleetMonitor({ mode: "alerts", intervalMs: I, maxNodes: 10 });
+  const m = new FleetMonitor({
+    clock: new ManualClock(),
+    mode: "alerts",
+    intervalMs: I,
+    maxNodes: 10,
+  });
   const raised = m.receive(hb({ seq: 3, status: "warning" }), 0);
   assert.deepEqual(raised.map((e) => [e.event, e.fields.alert_level, e.fields.from]), [[
     "alert",
@@ -150,4 +161,26 @@ Deno.test("alerts mode: alert on raise and level change, cleared after silence, 
   const again = m.receive(hb({ seq: 20, status: "critical" }), 900);
   assert.deepEqual(again.map((e) => [e.event, e.fields.from]), [["alert", null]]);
   assert.equal(m.totals().gaps, 0);
+});
+
+Deno.test("times come from the injected clock; silence is whole ms", () => {
+  const clock = new ManualClock();
+  const m = new FleetMonitor({ clock, mode: "heartbeats", intervalMs: I, maxNodes: 10 });
+  m.receive(hb({ seq: 0 }));
+  clock.set(100.4);
+  m.receive(hb({ seq: 1 }));
+  clock.set(301.7);
+  const [suspect] = m.tick();
+  assert.deepEqual([suspect.fields.to, suspect.fields.silent_ms], ["suspect", 201]);
+  assert.equal(m.nodes()[0].silentMs, 201);
+});
+
+Deno.test("seq gaps and stale beats carry a rate-limit key; state changes do not", () => {
+  const m = dashboard();
+  m.receive(hb({ seq: 0 }), 0);
+  const gap = m.receive(hb({ seq: 5 }), 100);
+  assert.equal(gap.find((e) => e.event === "seq_gap")?.limit, "seq_gap");
+  assert.equal(m.receive(hb({ seq: 5 }), 150)[0].limit, "seq_stale");
+  const restart = m.receive(hb({ seq: 0, boot_id: "boot-2" }), 200);
+  assert.equal(restart[0].limit, undefined);
 });

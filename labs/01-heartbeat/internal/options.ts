@@ -10,22 +10,6 @@ import { ALERT_LEVELS, type AlertLevel, NODE_PATTERN, RACK_PATTERN } from "./pro
 /** A commander parse function. */
 export type Parse<T> = (value: string) => T;
 
-/**
- * Makes an option repeatable and comma-separable: `--rack A --rack B` and `--rack A,B`
- * (and the env fallback `DASHBOARD_RACK=A,B`) all give `["A", "B"]`.
- *
- * @example
- * ```ts
- * cmd.option("--rack <name>", "rack to show (repeatable)", repeatable(rackName), []);
- * ```
- */
-export function repeatable<T>(parse: Parse<T>): (value: string, previous?: T[]) => T[] {
-  return (value, previous) => [
-    ...(previous ?? []),
-    ...value.split(",").map((item) => parse(item.trim())),
-  ];
-}
-
 function check(pattern: RegExp, what: string): Parse<string> {
   return (value) => {
     if (!pattern.test(value)) {

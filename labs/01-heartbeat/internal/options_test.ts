@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { alertLevel, nodeName, rackName, repeatable, safeNodeName } from "./options.ts";
+import { repeatable } from "@lib/role/mod.ts";
+import { alertLevel, nodeName, rackName, safeNodeName } from "./options.ts";
 
-Deno.test("repeatable options accumulate and split commas", () => {
+Deno.test("repeatable rack names accumulate, split commas and are each checked", () => {
   const parse = repeatable(rackName);
   assert.deepEqual(parse("B", parse("A", [])), ["A", "B"]);
   assert.deepEqual(parse("A, C"), ["A", "C"]);
+  assert.throws(() => parse("A,B.C"), /rack name/);
 });
 
 Deno.test("names and levels are validated with expected/got messages", () => {

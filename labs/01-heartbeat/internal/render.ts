@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { FleetTotals, NodeView } from "./fleet_monitor.ts";
-import type { NodeState } from "./liveness_tracker.ts";
+import type { FleetTotals, NodeState, NodeView } from "./fleet_monitor.ts";
 import type { Status } from "./protocol.ts";
 
 /** Everything the view shows. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Anonymiser, canonicalIpv6, luhnValid } from "./anonymiser.ts";
+import { PATHOLOGICAL_LINES } from "../testing.ts";
+import { Anonymiser, canonicalIpv6, luhnValid, ScrubBudgetError } from "./anonymiser.ts";
 
 const SECRET = "unit-test-secret-0123456789";
 
@@ -61,4 +62,56 @@ Deno.test("scrub redacts emails, cards, secrets and pseudonymises addresses and 
     for (const g of gone) assert.ok(!out.includes(g), `${g} survived in ${out}`);
   }
   assert.equal(anon.scrub("Accepted publickey for alice from 10.0.0.1 port 5").user, "alice");
+});
+
+Deno.test("user names inside the RFC 3164/5424 example messages and sudo lines are pseudonymised", () => {
+  const anon = new Anonymiser(SECRET);
+  const u = (name: string) => anon.user(name);
+  const cases: [string, string][] = [
+    [
+      "'su root' failed for lonvick on /dev/pts/8",
+      `'su ${u("root")}' failed for ${u("lonvick")} on /dev/pts/8`,
+    ],
+    [
+      "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+      `${u("alice")} : TTY=pts/0 ; PWD=[REDACTED:secret] ; USER=${u("root")} ; COMMAND=/bin/ls`,
+    ],
+    ["su - bob", `su - ${u("bob")}`],
+    ["cd /home/carol/x", `cd /home/${u("carol")}/x`],
+  ];
+  for (const [input, expected] of cases) assert.equal(anon.text(input), expected);
+});
+
+Deno.test("scrub is linear: pathological 16 KB lines finish fast and leak nothing", () => {
+  const anon = new Anonymiser(SECRET);
+  for (const [name, line] of PATHOLOGICAL_LINES) {
+    const t0 = performance.now();
+    let out: string;
+    try {
+      out = anon.text(line);
+    } catch (error) {
+      // The budget may stop a line: that is a dead letter, never a hung parser.
+      assert.ok(error instanceof ScrubBudgetError, `${name}: ${error}`);
+      out = "";
+    }
+    const ms = performance.now() - t0;
+    // Generous: the old regexes took seconds to minutes on these; the scanners ~1-20 ms.
+    assert.ok(
+      ms < 500,
+      `${name}: expected < 500 ms for ${line.length} chars, got ${ms.toFixed(0)}`,
+    );
+    assert.ok(out === "" || !/[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){7}/.test(out), `${name}: IPv6 left`);
+  }
+  // The results are still right where there is something to find.
+  assert.equal(anon.text("mail " + "a".repeat(9000) + "@x.org"), "mail [REDACTED:email]");
+  assert.match(anon.text(":".repeat(4000) + "fe80::1"), /^:+ip_[0-9a-f]{16}$/);
+});
+
+Deno.test("the scrub budget stops a text that needs more steps than allowed", () => {
+  const tight = new Anonymiser(SECRET, { stepsPerChar: 1, stepsBase: 0 });
+  const line = "0:".repeat(200) + " fe80::1";
+  assert.throws(() => tight.scrub(line), ScrubBudgetError);
+  assert.throws(() => tight.scrub(line), /budget exceeded: expected at most 408 steps for 408/);
+  // The default budget is far above what real text needs.
+  assert.match(new Anonymiser(SECRET).text(line), /ip_/);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Checkpoint, CheckpointError } from "./checkpoint.ts";
+import { ManualClock } from "@lib/async/mod.ts";
 import { Collector } from "./collector.ts";
 import type { Batch } from "./protocol.ts";
 
@@ -17,6 +18,7 @@ Deno.test("checkpoint: written before each send and after each ack, restored on 
       batchSize: 2,
       window: 4,
       ackTimeout: 1000,
+      clock: new ManualClock(),
       checkpoint: cp,
       send: (b: Batch) => {
         // The checkpoint on disk already lists the batch when it goes out.
@@ -54,6 +56,7 @@ Deno.test("checkpoint: written before each send and after each ack, restored on 
       batchSize: 2,
       window: 4,
       ackTimeout: 1000,
+      clock: new ManualClock(),
       firstSeq: back.nextSeq,
       checkpoint: back,
       send: (b: Batch) => (sent.push(b), Promise.resolve()),

@@ -1,11 +1,13 @@
 /**
  * The collector's engine (transport injected): cuts input lines into numbered batches,
  * sends each only when the ack window has room (backpressure), re-sends batches whose
- * ack is overdue, and drains on shutdown.
+ * ack is overdue, and drains on shutdown. A batch is cut by lines and by bytes, so it
+ * always fits the receivers' message size limit.
  *
  * @module
  */
-import { AckWindow } from "./ack_window.ts";
+import type { Clock } from "@lib/async/mod.ts";
+import { RetransmitWindow } from "@lib/patterns/mod.ts";
 import type { Segment } from "./checkpoint.ts";
 import type { InputLine } from "./line_source.ts";
 import type { Batch } from "./protocol.ts";
@@ -16,13 +18,19 @@ export interface CollectorOptions {
   run: string;
   /** Lines per batch. */
   batchSize: number;
+  /** Most line bytes (UTF-8) per batch; a longer single line is cut and flagged oversize. */
+  maxBatchBytes?: number;
   /** Most batches in flight. */
   window: number;
   /** First resend timeout (ms). */
   ackTimeout: number;
-  /** Sends one batch (resolves when handed to the transport). */
-  send: (batch: Batch) => Promise<void>;
-  now?: () => number;
+  /**
+   * Sends one batch (resolves when handed to the transport; `signal` aborts a wait for
+   * a parser with credit).
+   */
+  send: (batch: Batch, signal?: AbortSignal) => Promise<void>;
+  /** Time source of the resend deadlines and the flush interval. */
+  clock: Clock;
   /** Seq of the first new batch (a resumed run continues its numbering). Default 0. */
   firstSeq?: number;
   /**
@@ -47,6 +55,22 @@ export interface CollectorStats {
   in_flight_lines: number;
   window: number;
   buffered: number;
+  buffered_bytes: number;
+}
+
+/** UTF-8 length of `text`, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      n += 2; // a surrogate pair: 4 bytes for 2 code units
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 /**
@@ -60,13 +84,16 @@ export interface CollectorStats {
  */
 export class Collector {
   readonly run: string;
-  readonly window: AckWindow<Batch>;
+  readonly window: RetransmitWindow<Batch>;
   #options: CollectorOptions;
   #lines: string[] = [];
   #oversize: [number, number][] = [];
+  #invalid: number[] = [];
+  #bytes = 0;
+  #maxBytes: number;
   #segments: Segment[] = [];
   #seq: number;
-  #now: () => number;
+  #clock: Clock;
   /** When the oldest buffered line arrived. */
   #firstAt = 0;
   #stats = { lines: 0, batches: 0, acked_batches: 0, acked_lines: 0, resent: 0, duplicate_acks: 0 };
@@ -75,19 +102,33 @@ export class Collector {
     this.#options = options;
     this.run = options.run;
     this.#seq = options.firstSeq ?? 0;
-    this.#now = options.now ?? (() => performance.now());
-    this.window = new AckWindow<Batch>({
+    this.#clock = options.clock;
+    this.#maxBytes = options.maxBatchBytes ?? Infinity;
+    this.window = new RetransmitWindow<Batch>({
       capacity: options.window,
-      ackTimeout: options.ackTimeout,
-      now: options.now,
+      ackTimeoutMs: options.ackTimeout,
+      clock: options.clock,
     });
   }
 
   /** Adds a line; sends the batch when it is full (waiting for window room). */
   async push(input: InputLine, signal?: AbortSignal): Promise<void> {
-    if (this.#lines.length === 0) this.#firstAt = this.#now();
-    if (input.oversize !== undefined) this.#oversize.push([this.#lines.length, input.oversize]);
-    this.#lines.push(input.line);
+    let line = input.line;
+    let bytes = utf8Length(line);
+    let oversize = input.oversize;
+    if (bytes > this.#maxBytes) {
+      // Alone over the batch cap: cut and flagged, so the parser dead-letters it.
+      oversize ??= bytes;
+      line = line.slice(0, Math.floor(this.#maxBytes / 3));
+      bytes = utf8Length(line);
+    }
+    // The line would push the batch over its byte cap: send what is there first.
+    if (this.#lines.length > 0 && this.#bytes + bytes > this.#maxBytes) await this.flush(signal);
+    if (this.#lines.length === 0) this.#firstAt = this.#clock.now();
+    if (oversize !== undefined) this.#oversize.push([this.#lines.length, oversize]);
+    else if (input.invalidUtf8) this.#invalid.push(this.#lines.length);
+    this.#lines.push(line);
+    this.#bytes += bytes;
     this.#stats.lines++;
     const at = input.at;
     if (at) {
@@ -117,14 +158,17 @@ export class Collector {
     if (this.window.full || this.#lines.length === 0) return;
     const batch: Batch = { run: this.run, seq: this.#seq++, lines: this.#lines };
     if (this.#oversize.length) batch.oversize = this.#oversize;
+    if (this.#invalid.length) batch.invalid_utf8 = this.#invalid;
     const segments = this.#segments;
     this.#lines = [];
     this.#oversize = [];
+    this.#invalid = [];
+    this.#bytes = 0;
     this.#segments = [];
     this.window.add(batch.seq, batch, batch.lines.length);
     this.#stats.batches++;
     this.#options.checkpoint?.sent(batch.seq, segments);
-    await this.#options.send(batch);
+    await this.#options.send(batch, signal);
   }
 
   /**
@@ -145,12 +189,14 @@ export class Collector {
       i.oversize === undefined ? [] : [[n, i.oversize] as [number, number]]
     );
     if (oversize.length) batch.oversize = oversize;
+    const invalid = inputs.flatMap((i, n) => i.invalidUtf8 && i.oversize === undefined ? [n] : []);
+    if (invalid.length) batch.invalid_utf8 = invalid;
     this.#seq = Math.max(this.#seq, seq + 1);
     this.window.add(seq, batch, inputs.length);
     this.#stats.batches++;
     this.#stats.lines += inputs.length;
     this.#options.checkpoint?.sent(seq, segments);
-    await this.#options.send(batch);
+    await this.#options.send(batch, signal);
     return true;
   }
 
@@ -159,7 +205,9 @@ export class Collector {
    * mode, stdin): a quiet source must not hold lines back.
    */
   async flushStale(maxAgeMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.#lines.length > 0 && this.#now() - this.#firstAt >= maxAgeMs) await this.flush(signal);
+    if (this.#lines.length > 0 && this.#clock.now() - this.#firstAt >= maxAgeMs) {
+      await this.flush(signal);
+    }
   }
 
   /** Handles an ack; returns false for an ack of another run or of a batch not in flight. */
@@ -170,21 +218,21 @@ export class Collector {
       return false;
     }
     this.#stats.acked_batches++;
-    this.#stats.acked_lines += entry.lines;
+    this.#stats.acked_lines += entry.weight;
     this.#options.checkpoint?.acked(ack.seq);
     return true;
   }
 
   /** Re-sends one batch (counted in `resent`). */
-  async resend(batch: Batch): Promise<void> {
+  async resend(batch: Batch, signal?: AbortSignal): Promise<void> {
     this.#stats.resent++;
-    await this.#options.send(batch);
+    await this.#options.send(batch, signal);
   }
 
   /** Re-sends every overdue batch; returns how many. */
-  async resendDue(): Promise<number> {
+  async resendDue(signal?: AbortSignal): Promise<number> {
     const due = this.window.due();
-    for (const entry of due) await this.resend(entry.payload);
+    for (const entry of due) await this.resend(entry.payload, signal);
     return due.length;
   }
 
@@ -211,9 +259,10 @@ export class Collector {
     return {
       ...this.#stats,
       in_flight: this.window.size,
-      in_flight_lines: this.window.lines,
+      in_flight_lines: this.window.weight,
       window: this.window.capacity,
       buffered: this.#lines.length,
+      buffered_bytes: this.#bytes,
     };
   }
 }

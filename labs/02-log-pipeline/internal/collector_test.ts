@@ -1,22 +1,24 @@
 import assert from "node:assert/strict";
-import { Collector } from "./collector.ts";
+import { ManualClock } from "@lib/async/mod.ts";
+import { Collector, utf8Length } from "./collector.ts";
 import type { Batch } from "./protocol.ts";
 
-function setup(window = 2, batchSize = 3) {
-  let t = 0;
+function setup(window = 2, batchSize = 3, maxBatchBytes?: number) {
+  const clock = new ManualClock();
   const sent: Batch[] = [];
   const c = new Collector({
     run: "0123456789abcdef",
     batchSize,
+    maxBatchBytes,
     window,
     ackTimeout: 100,
-    now: () => t,
+    clock,
     send: (b) => {
       sent.push(b);
       return Promise.resolve();
     },
   });
-  return { c, sent, tick: (ms: number) => (t += ms) };
+  return { c, sent, tick: (ms: number) => clock.set(clock.now() + ms) };
 }
 
 Deno.test("lines are cut into numbered batches; reading blocks while the window is full", async () => {
@@ -88,4 +90,27 @@ Deno.test("a partial batch is sent once its oldest line is stale", async () => {
   assert.deepEqual(sent.map((b) => b.lines), [["a", "b"]]);
   await c.flushStale(1000);
   assert.equal(sent.length, 1, "nothing buffered: nothing sent");
+});
+
+Deno.test("batches are cut by bytes as well as lines; a line alone over the cap is flagged", async () => {
+  const { c, sent } = setup(16, 5000, 1000);
+  for (let i = 0; i < 10; i++) await c.push({ line: "x".repeat(300) });
+  // 3 lines of 300 bytes fit in 1000; the 4th starts a new batch.
+  assert.deepEqual(sent.map((b) => b.lines.length), [3, 3, 3]);
+  await c.push({ line: "é".repeat(600) }); // 1200 bytes alone: over the cap
+  await c.flush();
+  const last = sent.at(-1)!;
+  assert.equal(last.lines.length, 2);
+  assert.deepEqual(last.oversize, [[1, 1200]]);
+  assert.ok(utf8Length(last.lines.join("")) <= 1000, "the flagged line was cut to fit");
+  for (const b of sent) assert.ok(utf8Length(b.lines.join("")) <= 1000, `batch ${b.seq}`);
+  assert.equal(utf8Length("aé€😀"), 1 + 2 + 3 + 4);
+});
+
+Deno.test("lines that were not UTF-8 are flagged by index in the batch", async () => {
+  const { c, sent } = setup(4, 3);
+  await c.push({ line: "ok" });
+  await c.push({ line: "caf\uFFFD", invalidUtf8: true });
+  await c.push({ line: "ok" });
+  assert.deepEqual(sent[0].invalid_utf8, [1]);
 });

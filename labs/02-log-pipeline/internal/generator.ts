@@ -9,7 +9,7 @@
  */
 
 import { seededRandom } from "@lib/random/mod.ts";
-import { delay } from "./delay.ts";
+import { delay } from "@lib/async/mod.ts";
 
 import type { InputLine } from "./line_source.ts";
 
@@ -276,7 +276,7 @@ export async function* generateLines(options: GenerateOptions): AsyncGenerator<I
   for (let i = 0; i < options.count && !options.signal?.aborted; i++) {
     if (rate > 0) {
       const wait = started + (i * 1000) / rate - performance.now();
-      if (wait > 1) await delay(wait, options.signal);
+      if (wait > 1) await delay(wait, { signal: options.signal });
     }
     yield { line: gen.next() };
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Anonymiser } from "./anonymiser.ts";
+import { type Anonymiser, ScrubBudgetError } from "./anonymiser.ts";
 import { parseCombined } from "./access_log.ts";
 import { parseJsonLine } from "./json_line.ts";
 import type { EcsRecord } from "./record.ts";
@@ -66,6 +66,18 @@ export interface ProcessOptions {
   oversize?: Map<number, number>;
   /** Longest line kept, for the dead-letter reason of oversize lines. */
   maxLineBytes?: number;
+  /** Indexes of lines that were not valid UTF-8: their records are tagged `invalid_utf8`. */
+  invalidUtf8?: Set<number>;
+}
+
+/** What a dead letter keeps of a line: the scrubbed text, or nothing if it cannot be scrubbed. */
+function safeText(anon: Anonymiser, line: string): string {
+  try {
+    return anon.text(line);
+  } catch (error) {
+    if (!(error instanceof ScrubBudgetError)) throw error;
+    return `[REDACTED:unscrubbable line of ${line.length} characters]`;
+  }
 }
 
 /**
@@ -98,15 +110,26 @@ export function processBatch(lines: string[], options: ProcessOptions): ParsedBa
         reason: `line too long: expected at most ${
           options.maxLineBytes ?? "the limit"
         } bytes, got ${cut}`,
-        line: options.anon.text(line),
+        line: safeText(options.anon, line),
       });
       continue;
     }
+    const invalid = options.invalidUtf8?.has(index) ?? false;
     try {
-      parts.push(JSON.stringify(parseLine(line, ctx)));
+      const record = parseLine(line, ctx);
+      if (invalid) record.tags = ["invalid_utf8"];
+      parts.push(JSON.stringify(record));
     } catch (error) {
-      const reason = error instanceof ParseError ? error.message : `parser error: ${String(error)}`;
-      dead.push({ index, reason: options.anon.text(reason), line: options.anon.text(line) });
+      // A line whose scrubbing ran over its budget is dead-lettered with that reason.
+      let reason = error instanceof ParseError || error instanceof ScrubBudgetError
+        ? error.message
+        : `parser error: ${String(error)}`;
+      if (invalid) reason += " (the line was not valid UTF-8)";
+      dead.push({
+        index,
+        reason: safeText(options.anon, reason),
+        line: safeText(options.anon, line),
+      });
     }
   }
   return { ndjson: parts.length ? parts.join("\n") + "\n" : "", count: parts.length, dead };

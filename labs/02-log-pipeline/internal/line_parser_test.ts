@@ -25,7 +25,12 @@ Deno.test("RFC 5424 examples from the RFC parse, with structured data and BOM", 
   assert.equal(a.log.level, "crit");
   assert.equal(a.host?.name, "mymachine.example.com");
   assert.equal(a.process?.name, "su");
-  assert.equal(a.message, "'su root' failed for lonvick on /dev/pts/8");
+  // The RFC's own example names a user twice: both are pseudonymised (issue 8).
+  assert.equal(
+    a.message,
+    `'su ${anon.user("root")}' failed for ${anon.user("lonvick")} on /dev/pts/8`,
+  );
+  assert.equal(a.user?.name, anon.user("lonvick"));
   const b = parseLine(
     '<165>1 2003-10-11T22:14:15.003-07:00 192.0.2.1 evntslog 99 ID47 [exampleSDID@32473 iut="3" eventSource="Appl\\"ic\\]ation"][origin ip="192.0.2.9"] An application event',
     ctx,
@@ -50,6 +55,10 @@ Deno.test("RFC 3164 lines parse; the year comes from the reference clock", () =>
   );
   assert.equal(r["@timestamp"], "2026-10-11T22:14:15.000Z");
   assert.deepEqual(r.process, { name: "su", pid: 230 });
+  assert.equal(
+    r.message,
+    `'su ${anon.user("root")}' failed for ${anon.user("lonvick")} on /dev/pts/8`,
+  );
   assert.equal(r.log.format, "rfc3164");
   const dec = parseLine("<13>Dec 31 23:59:59 host cron: tick", ctx);
   assert.equal(dec["@timestamp"], "2025-12-31T23:59:59.000Z");

@@ -12,6 +12,8 @@ export interface InputLine {
   line: string;
   /** Set when the line was cut: its full size in bytes. */
   oversize?: number;
+  /** Set when the bytes were not valid UTF-8 (decoded with U+FFFD replacements). */
+  invalidUtf8?: true;
   /** Where the line is in its file (file inputs only): bytes [start, end), newline included. */
   at?: LinePosition;
 }
@@ -49,6 +51,7 @@ export class LineSplitter {
   #held = 0;
   #total = 0;
   #decoder = new TextDecoder();
+  #strict = new TextDecoder("utf-8", { fatal: true });
 
   /**
    * With `base` (the file offset of the first byte fed), every line also carries `end`:
@@ -68,9 +71,19 @@ export class LineSplitter {
     }
     let end = buf.length;
     if (this.#total === this.#held && end > 0 && buf[end - 1] === 13) end--;
-    const line = this.#decoder.decode(buf.subarray(0, end));
+    let line: string;
+    let invalid = false;
+    try {
+      line = this.#strict.decode(buf.subarray(0, end));
+    } catch {
+      // Not UTF-8 (e.g. Latin-1 "caf\xe9"): keep the text with U+FFFD, flagged.
+      line = this.#decoder.decode(buf.subarray(0, end));
+      invalid = true;
+    }
     const l: InputLine & { end?: number } = this.#total > this.#max
       ? { line, oversize: this.#total }
+      : invalid
+      ? { line, invalidUtf8: true }
       : { line };
     if (this.#base !== undefined) l.end = this.#base + after;
     out.push(l);
@@ -173,9 +186,26 @@ async function filesOf(path: string): Promise<string[]> {
   if (!info.isDirectory) throw new Error(`input ${path}: expected a file or directory`);
   const names: string[] = [];
   for await (const e of Deno.readDir(path)) {
-    if (e.isFile && !e.name.startsWith(".")) names.push(`${path}/${e.name}`);
+    if (e.name.startsWith(".")) continue;
+    if (e.isFile) names.push(`${path}/${e.name}`);
+    else if (e.isSymlink && await isFileBehindLink(`${path}/${e.name}`)) {
+      names.push(`${path}/${e.name}`);
+    }
   }
   return names.sort();
+}
+
+/**
+ * Whether a symlink leads to a regular file (Kubernetes' /var/log/containers is all
+ * links). `stat` follows the chain; a loop (ELOOP), a dangling link or a link to a
+ * directory is skipped (directories are not descended into, so no loop can recur).
+ */
+async function isFileBehindLink(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -111,3 +111,40 @@ Deno.test("file lines carry their byte ranges; readRange reads a range back iden
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("invalid UTF-8 is kept with U+FFFD and flagged (issue 9 #15)", () => {
+  const s = new LineSplitter(100);
+  const lines = s.push(new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a, 0x6f, 0x6b, 0x0a]));
+  assert.deepEqual(lines, [{ line: "caf\uFFFD", invalidUtf8: true }, { line: "ok" }]);
+});
+
+Deno.test("symlinked files in an input directory are read; loops and dangling links are skipped (issue 9 #12)", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/store`);
+    Deno.mkdirSync(`${dir}/containers`);
+    Deno.writeTextFileSync(`${dir}/store/pod-a.log`, "a1\na2\n");
+    Deno.writeTextFileSync(`${dir}/containers/plain.log`, "p1\n");
+    Deno.symlinkSync(`${dir}/store/pod-a.log`, `${dir}/containers/pod-a.log`);
+    Deno.symlinkSync(`${dir}/containers/loop-b`, `${dir}/containers/loop-a`);
+    Deno.symlinkSync(`${dir}/containers/loop-a`, `${dir}/containers/loop-b`);
+    Deno.symlinkSync(`${dir}/nowhere`, `${dir}/containers/dangling.log`);
+    Deno.symlinkSync(`${dir}/containers`, `${dir}/containers/self`); // a directory: not descended
+    const got: string[] = [];
+    for await (
+      const l of readLines({
+        inputs: [`${dir}/containers`],
+        follow: false,
+        maxLineBytes: 100,
+        pollInterval: 10,
+        signal: new AbortController().signal,
+        sleep: () => Promise.resolve(),
+      })
+    ) {
+      got.push(l.line);
+    }
+    assert.deepEqual(got, ["p1", "a1", "a2"]); // name order: plain.log, pod-a.log
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

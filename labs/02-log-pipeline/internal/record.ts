@@ -13,6 +13,8 @@ export type LogFormat = "rfc5424" | "rfc3164" | "combined" | "json";
 export interface EcsRecord {
   /** When the event happened (ISO 8601, UTC). */
   "@timestamp": string;
+  /** Flags about the input, e.g. `invalid_utf8` (bytes replaced by U+FFFD). */
+  tags?: string[];
   event: {
     /** Unique, stable record id: `<run>-<seq>-<index>` (collector run, batch, line). */
     id: string;

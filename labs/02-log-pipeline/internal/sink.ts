@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DedupStore } from "./dedup.ts";
+import { DedupStore } from "./dedup_store.ts";
 import type { Ack, Parsed } from "./protocol.ts";
 import { rollBack, RotatingWriter } from "./rotating_writer.ts";
 

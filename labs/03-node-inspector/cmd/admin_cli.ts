@@ -15,11 +15,11 @@ import {
   oneOf,
   type RoleContext,
   runRole,
+  z85Key,
 } from "@lib/role/mod.ts";
 import { type AdminOptions, EXIT_OK, runAdminCommand } from "../internal/admin_command.ts";
 import { PS_SORT_KEYS } from "../internal/process_query.ts";
 import { DEFAULT_ENDPOINT, PS_MAX_FILTER, PS_MAX_TOP } from "../internal/protocol.ts";
-import { z85Key } from "../internal/z85_key.ts";
 
 interface PsOptions extends AdminOptions {
   top?: number;
@@ -39,9 +39,6 @@ async function invoke(
   options: AdminOptions,
   ctx: RoleContext,
 ): Promise<void> {
-  if (options.clientSecret && !options.serverKey) {
-    throw new ConfigError("--client-secret needs --server-key: it is a CURVE key");
-  }
   const code = await runAdminCommand(cmd, args, options, {
     print: (line) => ctx.print(line),
     error: (line) => console.error(`admin_cli: error: ${line}`),
@@ -73,8 +70,16 @@ function text(max: number) {
   };
 }
 
+/** Checks the global options together (every subcommand's `validate`). */
+function validate(options: AdminOptions): void {
+  if (options.clientSecret && !options.serverKey) {
+    throw new ConfigError("--client-secret needs --server-key: it is a CURVE key");
+  }
+}
+
 const simple = (cmd: string, summary: string) => ({
   summary,
+  validate,
   run: (options: AdminOptions, ctx: RoleContext) => invoke(cmd, {}, options, ctx),
 });
 
@@ -112,6 +117,7 @@ await runRole<AdminOptions>({
     ping: simple("ping", "round trip to the agent"),
     ps: {
       summary: "process list with top-N, sort and filter",
+      validate,
       configure: (cmd: Command) =>
         cmd
           .option("--top <n>", "show the first N", int({ min: 1, max: PS_MAX_TOP }))
@@ -140,6 +146,7 @@ await runRole<AdminOptions>({
     },
     raw: {
       summary: "send any command name with JSON args, print the raw reply (for debugging)",
+      validate,
       configure: (cmd: Command) =>
         cmd
           .argument("<cmd>", "command name, sent as is")

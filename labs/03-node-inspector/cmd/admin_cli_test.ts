@@ -1,33 +1,11 @@
 import assert from "node:assert/strict";
 import { encode } from "@lib/codec/mod.ts";
 import { spawnRole } from "@lib/testing/mod.ts";
+import { cli, lastJson, startAgent } from "../testing.ts";
 import { curveKeyPair, Reply } from "@lib/zmq/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
-
-/** Starts an agent on an ephemeral port and returns it with its endpoint. */
-async function startAgent(args: string[] = [], bind = "tcp://127.0.0.1:*", env = {}) {
-  const agent = await spawnRole("03", "node_agent", ["--bind", bind, ...args], { env });
-  const endpoint = String((await agent.event("listening")).endpoint);
-  return { agent, endpoint };
-}
-
-/** Runs admin_cli to the end: exit code, stdout lines, wall time. */
-async function cli(args: string[], opts: { env?: Record<string, string> } = {}) {
-  const started = performance.now();
-  await using proc = await spawnRole("03", "admin_cli", args, opts);
-  const { code } = await proc.wait();
-  return {
-    code,
-    stdout: [...proc.stdoutLines],
-    stderr: [...proc.rawStderr],
-    events: [...proc.events],
-    ms: performance.now() - started,
-  };
-}
-
-const lastJson = (lines: string[]): Any => JSON.parse(lines.at(-1) ?? "null");
 
 Deno.test("admin_cli: --json data for scripts and tables for people", async () => {
   const { agent, endpoint } = await startAgent();
@@ -235,7 +213,7 @@ Deno.test("admin_cli: CURVE with the right key works, a wrong or missing key fai
   const publicKey = String((await agent.event("listening")).curve_public_key);
 
   const ok = await cli(["--connect", endpoint, "--server-key", publicKey, "--json", "ping"]);
-  assert.equal(ok.code, 0);
+  assert.equal(ok.code, 0, ok.stderr.join("\n"));
   assert.equal(lastJson(ok.stdout).pong, true);
 
   // The agent's own command line carries its secret: ps shows it redacted.
@@ -305,7 +283,10 @@ Deno.test("admin_cli: CURVE with the right key works, a wrong or missing key fai
   ]);
   assert.equal(plain.code, 1);
   assert.equal(lastJson(plain.stdout).error.code, "handshake_failed");
-  assert.match(lastJson(plain.stdout).error.message, /may require CURVE/);
+  assert.match(
+    lastJson(plain.stdout).error.message,
+    /security mechanism mismatch: the agent requires CURVE and this client uses NULL/,
+  );
   assert.equal(plain.stderr.length, 1, plain.stderr.join("\n"));
   assert.ok(
     plain.ms < timeout,
@@ -328,8 +309,12 @@ Deno.test("admin_cli: an agent with --allow-key serves listed client keys only (
     server.secretKey,
     "--allow-key",
     alice.publicKey,
+    // The flag repeats (or takes a comma-separated list).
+    "--allow-key",
+    curveKeyPair().publicKey,
   ]);
   await using _ = agent;
+  assert.equal((await agent.event("listening")).allowed_keys, 2);
   const timeout = 10_000;
   const ask = (extra: string[]) =>
     cli([
@@ -396,4 +381,31 @@ Deno.test("admin_cli: SIGTERM while waiting for a reply exits 0", async () => {
   await proc.stop({ timeout: 10_000 });
   assert.equal(proc.eventCount("interrupted"), 1);
   assert.deepEqual(proc.stdoutLines, [], "nothing printed for an interrupted request");
+});
+
+Deno.test("admin_cli: --server-key against an agent without CURVE names the mechanism mismatch", async () => {
+  const { agent, endpoint } = await startAgent();
+  await using _ = agent;
+  const timeout = 10_000;
+  const r = await cli([
+    "--connect",
+    endpoint,
+    "--server-key",
+    curveKeyPair().publicKey,
+    "--timeout",
+    String(timeout),
+    "--json",
+    "ping",
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(lastJson(r.stdout).error.code, "handshake_failed");
+  assert.equal(r.stderr.length, 1, r.stderr.join("\n"));
+  assert.match(
+    r.stderr[0],
+    /^admin_cli: error: handshake with tcp:\/\/127\.0\.0\.1:\d+ failed: security mechanism mismatch: this client uses CURVE \(--server-key\) and the agent uses NULL: expected an agent started with --curve-secret/,
+  );
+  assert.doesNotMatch(r.stderr[0], /expected --server-key to be the agent's public key/);
+  assert.ok(r.ms < timeout, `failed fast, not by timeout: ${r.ms} ms`);
+  await agent.event("handshake_failed");
+  await agent.stop();
 });

@@ -5,23 +5,20 @@
  * @module
  */
 
-import { ConfigError, endpoint, list, runRole } from "@lib/role/mod.ts";
+import { ConfigError, endpoint, repeatable, runRole, z85Key } from "@lib/role/mod.ts";
 import { curveKeyPair, curvePublic, Reply, ZapHandler } from "@lib/zmq/mod.ts";
-import { serveRequests } from "../internal/agent_loop.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { AgentRequests } from "../internal/agent_loop.ts";
 import { allowListAuthorizer, ZAP_DOMAIN } from "../internal/allow_list.ts";
 import { Inspector } from "../internal/inspector.ts";
 import { AGENT_MAX_MESSAGE_BYTES, DEFAULT_ENDPOINT } from "../internal/protocol.ts";
 import { createSystemProbe } from "../internal/system_probe.ts";
-import { z85Key } from "../internal/z85_key.ts";
 
 interface Options {
   bind: string;
   curveSecret?: string;
   allowKey?: string[];
 }
-
-/** A comma-separated list of Z85 CURVE public keys. */
-const keyList = (value: string): string[] => list(value).map(z85Key);
 
 await runRole<Options>({
   name: "node_agent",
@@ -35,10 +32,10 @@ await runRole<Options>({
         z85Key,
       )
       .option(
-        "--allow-key <z85,...>",
-        "only CURVE clients with these public keys (comma-separated) may connect (needs " +
-          "--curve-secret; clients then use admin_cli --client-secret)",
-        keyList,
+        "--allow-key <z85>",
+        "only CURVE clients with these public keys may connect (repeat the flag or " +
+          "comma-separate; needs --curve-secret; clients then use admin_cli --client-secret)",
+        repeatable(z85Key),
       ),
   validate(options) {
     if (options.allowKey && !options.curveSecret) {
@@ -58,9 +55,16 @@ await runRole<Options>({
       const zap = new ZapHandler(allowListAuthorizer(options.allowKey));
       zap.onDecision = ({ address, publicKey }, { status, text }) => {
         if (status === 200) ctx.log.info("client_allowed", { address, public_key: publicKey });
-        else ctx.log.warn("client_denied", { address, public_key: publicKey, reason: text });
+        else {
+          // A refused client retries its handshake for ever: one line per key per 5 s.
+          ctx.log.limited("warn", "client_denied", {
+            address,
+            public_key: publicKey,
+            reason: text,
+          }, `client_denied:${publicKey}`);
+        }
       };
-      zap.onBadRequest = (reason) => ctx.log.warn("bad_message", { reason, socket: "zap" });
+      zap.onBadRequest = (reason) => ctx.badMessage(reason, { socket: "zap" });
       await zap.start();
       ctx.defer(() => zap.close());
     }
@@ -74,12 +78,20 @@ await runRole<Options>({
     });
     ctx.defer(() => rep.close());
     // A failed handshake (wrong CURVE key, plain client against CURVE) never reaches the
-    // loop: log it from the socket monitor so the operator sees why a client hangs.
-    const events = rep.monitor();
+    // loop: log it from the socket's events so the operator sees why a client hangs. A
+    // client retries its handshake about 7 times a second for ever: rate-limited per kind.
     void (async () => {
-      for await (const event of events) {
-        if (event.type.startsWith("handshake:error")) {
-          ctx.log.warn("handshake_failed", { reason: event.error ?? event.type, type: event.type });
+      for await (const event of rep.events) {
+        if (
+          event.type === "handshake:error:protocol" || event.type === "handshake:error:auth" ||
+          event.type === "handshake:error:other"
+        ) {
+          const reason = event.error.code;
+          ctx.log.limited("warn", "handshake_failed", {
+            type: event.type,
+            reason,
+            address: event.address,
+          }, `handshake_failed:${event.type}:${reason}`);
         }
       }
     })().catch(() => {});
@@ -88,12 +100,16 @@ await runRole<Options>({
       ...(curve.curvePublicKey ? { curve_public_key: curve.curvePublicKey } : {}),
       ...(options.allowKey ? { allowed_keys: options.allowKey.length } : {}),
     });
-    const stats = await serveRequests(
-      rep,
-      new Inspector(createSystemProbe()),
-      ctx.log,
-      ctx.signal,
-    );
+    const agent = new AgentRequests(new Inspector(createSystemProbe()), {
+      clock: systemClock,
+      log: ctx.log,
+      badMessage: ctx.badMessage,
+    });
+    // REP answers every request; a stop lets the request in hand be answered first.
+    await ctx.serve(rep, async (frames) => await rep.send(await agent.answer(frames)), {
+      name: "rep",
+    });
+    const stats = agent.stats();
     ctx.log.info("served", {
       requests: stats.requests,
       errors: stats.errors,

@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
-import { decode, encode, s } from "@lib/codec/mod.ts";
-import { spawnRole } from "@lib/testing/mod.ts";
+import { encode } from "@lib/codec/mod.ts";
+import { spawnRole, waitFor } from "@lib/testing/mod.ts";
+import { deadline } from "@lib/async/mod.ts";
 import { curveKeyPair, Dealer, Request } from "@lib/zmq/mod.ts";
 import { encodeRequest } from "../internal/protocol.ts";
+import { ask, startAgent } from "../testing.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
-
-/** One request on a fresh REQ socket; rejects if no reply within `timeout` ms. */
-async function ask(endpoint: string, frames: Uint8Array[], timeout = 5000): Promise<Any> {
-  const req = new Request({ linger: 0, receiveTimeout: timeout });
-  try {
-    req.connect(endpoint);
-    await req.send(frames);
-    const reply = await req.receive();
-    assert.equal(reply.length, 1, "a reply is one frame");
-    return decode(reply[0], s.unknown());
-  } finally {
-    req.close();
-  }
-}
 
 Deno.test("node_agent: answers every allow-listed command; ps includes the agent's own pid", async () => {
   await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"]);
@@ -169,5 +157,127 @@ Deno.test("node_agent: --allow-key needs --curve-secret and valid keys (exit 2)"
     assert.equal(proc.rawStderr.length, 1, proc.rawStderr.join("\n"));
     assert.match(proc.rawStderr[0], /^node_agent: error: /);
     assert.match(proc.rawStderr[0], message);
+  }
+});
+
+Deno.test("node_agent: ps hides credentials in other processes' command lines", async () => {
+  await using agent = await spawnRole("03", "node_agent", ["--bind", "tcp://127.0.0.1:*"]);
+  const ep = String((await agent.event("listening")).endpoint);
+  // A process whose arguments carry credentials in the usual forms (`; :` keeps sh alive
+  // instead of letting it exec sleep, so these stay its arguments).
+  const secrets = ["two words", "hunter2", "pw-in-url", "s3cr3t-env", "curl-pw", "pass-x"];
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      "sleep 60; :",
+      "sh",
+      "--password",
+      "two words",
+      "-p",
+      "hunter2",
+      "postgres://admin:pw-in-url@db/app",
+      "SECRET_ENV=s3cr3t-env",
+      "-u",
+      "admin:curl-pw",
+      "--pass=pass-x",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const ps = await ask(ep, [encodeRequest("ps", { filter: String(child.pid) })]);
+    assert.equal(ps.ok, true, JSON.stringify(ps));
+    const [proc] = ps.data.processes;
+    assert.equal(proc?.pid, child.pid, JSON.stringify(ps.data));
+    assert.ok(
+      proc.command.endsWith(
+        "sh -c sleep 60; : sh --password *** -p *** postgres://admin:***@db/app " +
+          "SECRET_ENV=*** -u admin:*** --pass=***",
+      ),
+      proc.command,
+    );
+    for (const secret of secrets) {
+      assert.ok(!JSON.stringify(ps).includes(secret), `${secret} left the host`);
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+  await agent.stop();
+});
+
+/**
+ * Connects REQ sockets with `keys` until 20 handshakes failed: one socket that libzmq
+ * reconnects by itself (a wrong server key), or a new socket per failure where libzmq
+ * stops after one (a ZAP refusal), as a client in a retry loop would.
+ */
+async function failHandshakes(
+  endpoint: string,
+  serverKey: string,
+  reconnects: boolean,
+): Promise<number> {
+  const client = curveKeyPair();
+  let failures = 0;
+  while (failures < 20) {
+    const req = new Request({
+      linger: 0,
+      curveServerKey: serverKey,
+      curvePublicKey: client.publicKey,
+      curveSecretKey: client.secretKey,
+    });
+    const counting = (async () => {
+      for await (const e of req.events) {
+        if (e.type.startsWith("handshake:error")) {
+          failures++;
+          if (!reconnects) return;
+        }
+      }
+    })();
+    try {
+      req.connect(endpoint);
+      if (reconnects) {
+        await waitFor("20 failed handshakes", () => failures >= 20, { timeoutMs: 30_000 });
+      } else await deadline(counting, 10_000, { what: "a refused handshake" });
+    } finally {
+      req.close();
+      await counting;
+    }
+  }
+  return failures;
+}
+
+Deno.test("node_agent: one refused client's endless handshakes log a few lines, not one each", async () => {
+  const server = curveKeyPair();
+  const cases = [
+    // A valid key that is not the agent's: the CURVE handshake fails, libzmq reconnects.
+    { args: [], serverKey: curveKeyPair().publicKey, event: "handshake_failed", again: true },
+    // The agent's key, but a client key its allow-list lacks: ZAP refuses it.
+    {
+      args: ["--allow-key", curveKeyPair().publicKey],
+      serverKey: server.publicKey,
+      event: "client_denied",
+      again: false,
+    },
+  ];
+  for (const c of cases) {
+    const { agent, endpoint } = await startAgent(["--curve-secret", server.secretKey, ...c.args]);
+    await using _ = agent;
+    const failures = await failHandshakes(endpoint, c.serverKey, c.again);
+    await agent.event(c.event);
+    const started = Date.parse(String((await agent.event("listening")).ts));
+    await agent.stop();
+    const span = Date.parse(String(agent.events.at(-1)?.ts)) - started;
+    for (const name of ["handshake_failed", "client_denied"]) {
+      const lines = agent.events.filter((e) => e.event === name);
+      // One line, then at most one per 5 s window carrying how many were held back.
+      assert.ok(
+        lines.length <= 1 + Math.ceil(span / 5000),
+        `${c.event}: ${lines.length} ${name} lines in ${span} ms for ${failures} failures`,
+      );
+      for (const later of lines.slice(1)) assert.ok(Number(later.suppressed) > 0);
+    }
+    const first = agent.events.find((e) => e.event === c.event)!;
+    assert.equal(first.reason, c.again ? "ZMTP_CRYPTOGRAPHIC" : "client key not allowed");
   }
 });

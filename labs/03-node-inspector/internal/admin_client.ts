@@ -6,69 +6,93 @@
  * @module
  */
 
-import { curveKeyPair, curvePublic, Request } from "@lib/zmq/mod.ts";
 import {
-  type ChannelFactory,
+  HandshakeError,
   LazyPirateClient,
-  type ReqChannel,
+  type ReqChannelFactory,
   type RetryInfo,
-} from "./lazy_pirate.ts";
+  zmqReqFactory,
+} from "@lib/patterns/mod.ts";
+import { type Clock, systemClock } from "@lib/async/mod.ts";
+import { curveKeyPair, curvePublic } from "@lib/zmq/mod.ts";
 import { decodeReply, encodeRequest, type Reply } from "./protocol.ts";
 
 /** Largest reply the client accepts (bytes); a `ps` of 10,000 processes fits. */
 export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
-/**
- * The ZMTP handshake with the agent failed: wrong CURVE server key, CURVE on one side only,
- * or (`auth`) the agent's allow-list refused this client's key.
- */
-export class HandshakeError extends Error {
-  override name = "HandshakeError";
-  constructor(
-    readonly endpoint: string,
-    readonly detail: string,
-    curve: boolean,
-    auth = false,
-  ) {
-    super(
-      auth
-        ? `CURVE handshake with ${endpoint} failed (${detail}): the agent does not allow ` +
-          `this client's key: expected --client-secret whose public key is in its --allow-key`
-        : curve
-        ? `CURVE handshake with ${endpoint} failed (${detail}): ` +
-          `expected --server-key to be the agent's public key`
-        : `handshake with ${endpoint} failed (${detail}): ` +
-          `the agent may require CURVE (--server-key <its public key>)`,
-    );
-  }
+/** What is known when explaining a failed handshake. */
+export interface HandshakeContext {
+  /** The client uses CURVE (`--server-key` given). */
+  curve: boolean;
+  /** The agent's mechanism from its greeting (`probeMechanism`), when it could be read. */
+  agentMechanism?: string;
 }
 
 /**
- * Opens REQ sockets to `endpoint`. With `serverKey`, the socket is a CURVE client with the
- * keypair of `clientSecret` (for an agent with an allow-list), else an ephemeral one. A
- * socket monitor turns a failed handshake into a rejected receive
- * ({@linkcode HandshakeError}) instead of a wait for the timeout: retrying cannot help.
+ * Says in the CLI's words why a handshake with the agent failed, and what to change. A
+ * mechanism mismatch (CURVE on one side only) is named as such, not taken for a wrong key:
+ * libzmq reports it as `ZMTP_MECHANISM_MISMATCH` when it sees it first, else only as a
+ * closed connection, so the agent's own greeting settles it.
  *
  * @example
  * ```ts
- * const factory = zmqRequestFactory("tcp://127.0.0.1:5531");
- * const sock = factory(1);
+ * import { HandshakeError } from "@lib/patterns/mod.ts";
+ * import { explainHandshake } from "./admin_client.ts";
+ * const err = new HandshakeError("tcp://127.0.0.1:5531", "other", "EPIPE");
+ * explainHandshake(err, { curve: true, agentMechanism: "NULL" }); // "... mechanism mismatch ..."
  * ```
  */
-export function zmqRequestFactory(
+export function explainHandshake(err: HandshakeError, context: HandshakeContext): string {
+  const where = `handshake with ${err.endpoint} failed`;
+  const detail = `${err.failure}${err.code ? ` ${err.code}` : ""}`;
+  const ours = context.curve ? "CURVE" : "NULL";
+  const theirs = context.agentMechanism;
+  if (err.mechanismMismatch || (theirs !== undefined && theirs !== ours)) {
+    const agent = theirs ?? (context.curve ? "NULL" : "CURVE");
+    if (agent !== "NULL" && agent !== "CURVE") {
+      return `${where}: security mechanism mismatch: the agent uses ${agent}, this client ` +
+        `${ours}: expected an agent with NULL or CURVE (--curve-secret)`;
+    }
+    return context.curve
+      ? `${where}: security mechanism mismatch: this client uses CURVE (--server-key) and the ` +
+        `agent uses ${agent}: expected an agent started with --curve-secret, or no --server-key`
+      : `${where}: security mechanism mismatch: the agent requires ${agent} and this client ` +
+        `uses NULL: expected --server-key <the agent's public key>`;
+  }
+  if (err.failure === "auth") {
+    return `CURVE ${where} (${detail}): the agent does not allow this client's key: ` +
+      `expected --client-secret whose public key is in its --allow-key`;
+  }
+  return context.curve
+    ? `CURVE ${where} (${detail}): expected --server-key to be the agent's public key`
+    : `${where} (${detail})`;
+}
+
+/**
+ * Opens REQ sockets to `endpoint` (Lazy Pirate's factory from lib/patterns). With
+ * `serverKey`, each socket is a CURVE client with the keypair of `clientSecret` (for an
+ * agent with an allow-list), else an ephemeral one.
+ *
+ * @example
+ * ```ts
+ * import { agentSocketFactory } from "./admin_client.ts";
+ * const connect = agentSocketFactory("tcp://127.0.0.1:5531");
+ * ```
+ */
+export function agentSocketFactory(
   endpoint: string,
   serverKey?: string,
   clientSecret?: string,
   onSocketEvent?: (type: string, detail: string | undefined) => void,
-): ChannelFactory {
+): ReqChannelFactory {
   const keys = !serverKey
     ? undefined
     : clientSecret
     ? { publicKey: curvePublic(clientSecret), secretKey: clientSecret }
     : curveKeyPair();
-  return (): ReqChannel => {
-    const sock = new Request({
-      linger: 0,
+  return zmqReqFactory({
+    endpoint,
+    socket: {
       maxMessageSize: MAX_REPLY_BYTES,
       ...(keys
         ? {
@@ -77,27 +101,9 @@ export function zmqRequestFactory(
           curveSecretKey: keys.secretKey,
         }
         : {}),
-    });
-    const events = sock.monitor();
-    const failed = (async (): Promise<never> => {
-      for await (const event of events) {
-        onSocketEvent?.(event.type, event.error);
-        if (event.type.startsWith("handshake:error")) {
-          const detail = `${event.type} ${event.error ?? ""}`.trim();
-          throw new HandshakeError(endpoint, detail, !!keys, event.type.endsWith(":auth"));
-        }
-      }
-      return await new Promise<never>(() => {}); // the monitor ended with the socket
-    })();
-    failed.catch(() => {});
-    sock.connect(endpoint);
-    return {
-      // A send can wait for a pipe that a failed handshake never brings: race it too.
-      send: (frames) => Promise.race([sock.send(frames), failed]),
-      receive: () => Promise.race([sock.receive(), failed]),
-      close: () => sock.close({ linger: 0 }),
-    };
-  };
+    },
+    onEvent: onSocketEvent,
+  });
 }
 
 /** Options of {@linkcode AdminClient}. */
@@ -114,8 +120,10 @@ export interface AdminClientOptions {
   signal?: AbortSignal;
   onRetry?: (info: RetryInfo) => void;
   /** Socket factory (default: real ZeroMQ REQ sockets). */
-  factory?: ChannelFactory;
-  /** Each monitor event of the default factory's sockets (connect, handshake, ...). */
+  factory?: ReqChannelFactory;
+  /** Time for timeouts and round trips (default: the system clock). */
+  clock?: Clock;
+  /** Each event of the default factory's sockets (connect, handshake, ...). */
   onSocketEvent?: (type: string, detail: string | undefined) => void;
 }
 
@@ -130,7 +138,7 @@ export interface CallResult {
 
 /**
  * Calls the agent's commands with Lazy Pirate reliability. Rejects with `NoReplyError`
- * (agent down), `HandshakeError` (wrong CURVE key), `AbortedError`, or the codec's
+ * (agent down), `HandshakeError` (see {@linkcode explainHandshake}), `AbortedError`, or the codec's
  * `BadMessageError` (the reply is not protocol version 1).
  *
  * @example
@@ -142,17 +150,20 @@ export interface CallResult {
  */
 export class AdminClient {
   readonly #pirate: LazyPirateClient;
+  readonly #clock: Clock;
 
   constructor(readonly options: AdminClientOptions) {
+    this.#clock = options.clock ?? systemClock;
     this.#pirate = new LazyPirateClient({
-      factory: options.factory ??
-        zmqRequestFactory(
+      clock: this.#clock,
+      connect: options.factory ??
+        agentSocketFactory(
           options.endpoint,
           options.serverKey,
           options.clientSecret,
           options.onSocketEvent,
         ),
-      timeout: options.timeout,
+      timeoutMs: options.timeout,
       retries: options.retries,
       signal: options.signal,
       onRetry: options.onRetry,
@@ -165,13 +176,13 @@ export class AdminClient {
     args: Record<string, unknown> = {},
     onSend?: (attempt: number) => void,
   ): Promise<CallResult> {
-    const started = performance.now();
+    const started = this.#clock.now();
     let lastSend = started;
     const frames = await this.#pirate.request([encodeRequest(cmd, args)], (attempt) => {
-      lastSend = performance.now();
+      lastSend = this.#clock.now();
       onSend?.(attempt);
     });
-    const now = performance.now();
+    const now = this.#clock.now();
     return { reply: decodeReply(frames), rtt: now - lastSend, elapsed: now - started };
   }
 

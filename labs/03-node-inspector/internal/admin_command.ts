@@ -6,8 +6,9 @@
  */
 
 import { BadMessageError } from "@lib/codec/mod.ts";
-import { AdminClient, type AdminClientOptions, HandshakeError } from "./admin_client.ts";
-import { AbortedError, NoReplyError, type RetryInfo } from "./lazy_pirate.ts";
+import { AbortedError, HandshakeError, NoReplyError, type RetryInfo } from "@lib/patterns/mod.ts";
+import { AdminClient, type AdminClientOptions, explainHandshake } from "./admin_client.ts";
+import { probeMechanism } from "./mechanism_probe.ts";
 import { type Command, COMMANDS } from "./protocol.ts";
 import { checkReplyData } from "./reply_data.ts";
 import { renderHuman } from "./render.ts";
@@ -59,6 +60,7 @@ export async function runAdminCommand(
   options: AdminOptions,
   io: AdminIo,
   factory?: AdminClientOptions["factory"],
+  probe?: typeof probeMechanism,
 ): Promise<number> {
   const client = new AdminClient({
     endpoint: options.connect,
@@ -75,7 +77,7 @@ export async function runAdminCommand(
         endpoint: options.connect,
         attempt: info.attempt,
         attempts: info.attempts,
-        timeout_ms: info.timeout,
+        timeout_ms: info.timeoutMs,
       }),
   });
   const fail = (code: string, message: string, line = message): number => {
@@ -110,17 +112,24 @@ export async function runAdminCommand(
       io.log.info("unreachable", {
         endpoint: options.connect,
         attempts: err.attempts,
-        timeout_ms: err.timeout,
-        elapsed_ms: Math.round(err.elapsed),
+        timeout_ms: err.timeoutMs,
+        elapsed_ms: Math.round(err.elapsedMs),
       });
       return fail(
         "unreachable",
         `no reply from ${options.connect} after ${err.attempts} attempt${
           err.attempts === 1 ? "" : "s"
-        } of ${err.timeout} ms each: is node_agent running there?`,
+        } of ${err.timeoutMs} ms each: is node_agent running there?`,
       );
     }
-    if (err instanceof HandshakeError) return fail("handshake_failed", err.message);
+    if (err instanceof HandshakeError) {
+      // An auth failure means both sides spoke CURVE; otherwise ask the agent's greeting.
+      const agentMechanism = err.failure === "auth" || err.mechanismMismatch
+        ? undefined
+        : await (probe ?? probeMechanism)(options.connect, Math.min(options.timeout, 2000));
+      const curve = !!options.serverKey;
+      return fail("handshake_failed", explainHandshake(err, { curve, agentMechanism }));
+    }
     if (err instanceof BadMessageError) {
       io.log.warn("bad_message", { endpoint: options.connect, cmd, reason: err.reason });
       return fail("bad_reply", `bad reply from ${options.connect}: ${err.reason}`);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { encode } from "@lib/codec/mod.ts";
 import { type AdminIo, runAdminCommand } from "./admin_command.ts";
-import type { ChannelFactory } from "./lazy_pirate.ts";
+import type { ReqChannelFactory } from "@lib/patterns/mod.ts";
 import { encodeData, encodeError } from "./protocol.ts";
 
 /** A REQ stand-in that answers every request with `reply` at once. */
-const answering = (reply: Uint8Array[]): ChannelFactory => () => ({
+const answering = (reply: Uint8Array[]): ReqChannelFactory => () => ({
   send: () => Promise.resolve(),
   receive: () => Promise.resolve(reply),
   close: () => {},

@@ -1,94 +1,89 @@
 /**
- * The agent's REP loop: receive one request, answer it, repeat, until stopped. A stop
- * while a request is being answered lets that reply go out first.
+ * The agent's answer to one REP message: run it through the {@linkcode Inspector}, log the
+ * outcome, count it, and return the one reply frame (REP must answer every request, so a
+ * malformed one gets a `bad_message` reply, not silence). The read loop is the role
+ * runtime's `ctx.serve`.
  *
  * @module
  */
 
+import type { Clock } from "@lib/async/mod.ts";
+import type { LogFields, Logger } from "@lib/role/mod.ts";
 import type { Inspector } from "./inspector.ts";
 import { ERROR_CODES } from "./protocol.ts";
 
-/** The REP socket as the loop uses it. */
-export interface RepChannel {
-  receive(): Promise<Uint8Array[]>;
-  send(frame: Uint8Array): Promise<void>;
-  close(): void;
-}
-
-/** The logger as the loop uses it (`ctx.log` of the role runtime). */
-export interface LoopLog {
-  debug(event: string, fields?: Record<string, unknown>): void;
-  info(event: string, fields?: Record<string, unknown>): void;
-  warn(event: string, fields?: Record<string, unknown>): void;
-}
-
-/** Counters of one loop run. */
-export interface LoopStats {
+/** Counters since the agent started. */
+export interface AgentStats {
   requests: number;
   errors: number;
   badMessages: number;
 }
 
+/** What {@linkcode AgentRequests} reports through. */
+export interface AgentRequestsPort {
+  /** Monotonic ms, for the per-request duration in debug logs. */
+  clock: Pick<Clock, "now">;
+  /** The role's logger (`request` at debug, `request_failed` at info). */
+  log: Pick<Logger, "debug" | "info">;
+  /** Rate-limited `bad_message` (the role's `ctx.badMessage`). */
+  badMessage(reason: string, fields?: LogFields): void;
+}
+
 /**
- * Serves requests on `socket` until `signal` aborts (or the socket closes). Malformed
- * requests log `bad_message` and get a `bad_message` reply: REP must answer every request.
+ * Answers the agent's requests one at a time.
  *
  * @example
  * ```ts
- * const stats = await serveRequests(rep, new Inspector(createSystemProbe()), ctx.log, ctx.signal);
+ * import { systemClock } from "@lib/async/mod.ts";
+ * import { createMemoryLogger } from "@lib/role/mod.ts";
+ * import { AgentRequests } from "./agent_loop.ts";
+ * import { Inspector } from "./inspector.ts";
+ * import { encodeRequest } from "./protocol.ts";
+ * import { createSystemProbe } from "./system_probe.ts";
+ * const log = createMemoryLogger();
+ * const agent = new AgentRequests(new Inspector(createSystemProbe()), {
+ *   clock: systemClock,
+ *   log,
+ *   badMessage: (reason, fields) => log.warn("bad_message", { reason, ...fields }),
+ * });
+ * const reply = await agent.answer([encodeRequest("ping")]);
  * ```
  */
-export async function serveRequests(
-  socket: RepChannel,
-  inspector: Inspector,
-  log: LoopLog,
-  signal: AbortSignal,
-): Promise<LoopStats> {
-  const stats: LoopStats = { requests: 0, errors: 0, badMessages: 0 };
-  let busy = false;
-  const onAbort = () => {
-    // Idle in receive(): closing is the only way to end the wait. Busy: finish the reply.
-    if (!busy) socket.close();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    while (!signal.aborted) {
-      let frames: Uint8Array[];
-      try {
-        frames = await socket.receive();
-      } catch (err) {
-        if (signal.aborted) break;
-        throw err;
-      }
-      busy = true;
-      const started = performance.now();
-      const result = await inspector.handle(frames);
-      stats.requests++;
-      if (!result.ok) stats.errors++;
-      if (result.code === ERROR_CODES.badMessage) {
-        stats.badMessages++;
-        log.warn("bad_message", {
-          reason: result.message,
-          frames: frames.length,
-          bytes: frames.reduce((n, f) => n + f.length, 0),
+export class AgentRequests {
+  #stats: AgentStats = { requests: 0, errors: 0, badMessages: 0 };
+
+  constructor(readonly inspector: Inspector, readonly port: AgentRequestsPort) {}
+
+  /** The reply frame to `frames`; logs and counts the outcome. Never throws. */
+  async answer(frames: Uint8Array[]): Promise<Uint8Array> {
+    const { clock, log, badMessage } = this.port;
+    const started = clock.now();
+    const result = await this.inspector.handle(frames);
+    this.#stats.requests++;
+    if (!result.ok) this.#stats.errors++;
+    if (result.code === ERROR_CODES.badMessage) {
+      this.#stats.badMessages++;
+      badMessage(result.message ?? "bad message", {
+        frames: frames.length,
+        bytes: frames.reduce((n, f) => n + f.length, 0),
+      });
+    } else {
+      const ms = Math.round((clock.now() - started) * 1000) / 1000;
+      if (result.ok) log.debug("request", { cmd: result.cmd, ms });
+      else {
+        log.info("request_failed", {
+          cmd: result.cmd,
+          code: result.code,
+          message: result.message,
+          ms,
         });
-      } else {
-        const ms = Math.round((performance.now() - started) * 1000) / 1000;
-        if (result.ok) log.debug("request", { cmd: result.cmd, ms });
-        else {
-          log.info("request_failed", {
-            cmd: result.cmd,
-            code: result.code,
-            message: result.message,
-            ms,
-          });
-        }
       }
-      await socket.send(result.reply);
-      busy = false;
     }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
+    return result.reply;
   }
-  return stats;
+
+  /** Counters since the start. */
+  stats(): AgentStats {
+    return { ...this.#stats };
+  }
 }

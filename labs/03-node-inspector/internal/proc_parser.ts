@@ -7,6 +7,7 @@
  */
 
 import type { ProcessInfo } from "./process_info.ts";
+import { redactArgv } from "./redact.ts";
 
 /** Kernel clock ticks per second in `/proc/<pid>/stat` (USER_HZ, 100 on every Linux ABI). */
 export const USER_HZ = 100;
@@ -114,7 +115,20 @@ export function parseProcStatus(text: string): ProcStatus {
  * ```
  */
 export function parseCmdline(text: string): string {
-  return text.split("\0").filter((a) => a !== "").join(" ");
+  return parseArgv(text).join(" ");
+}
+
+/**
+ * Splits `/proc/<pid>/cmdline` (NUL-separated arguments) into the argument vector.
+ *
+ * @example
+ * ```ts
+ * import { parseArgv } from "./proc_parser.ts";
+ * parseArgv("app\0--password\0two words\0"); // ["app", "--password", "two words"]
+ * ```
+ */
+export function parseArgv(text: string): string[] {
+  return text.split("\0").filter((a) => a !== "");
 }
 
 /**
@@ -204,7 +218,8 @@ export function buildProcProcess(
   const cpu = elapsed > 0 ? round2(Math.min(100 * cpuSeconds / elapsed, 100 * 4096)) : 0;
   const rss = status.rssBytes ?? stat.rssPages * PAGE_SIZE;
   const mem = ctx.memTotal > 0 ? round2(100 * rss / ctx.memTotal) : null;
-  const command = parseCmdline(cmdlineText);
+  // Redacted while the argument boundaries are known: `--password "two words"` is one value.
+  const command = redactArgv(parseArgv(cmdlineText)).join(" ");
   return {
     pid: stat.pid,
     ppid: stat.ppid,

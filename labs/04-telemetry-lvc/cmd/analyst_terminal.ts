@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { endpoint, int, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { endpoint, int, repeatable, runRole } from "@lib/role/mod.ts";
 import { Subscriber } from "@lib/zmq/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
-import { repeatable, topicPrefix } from "../internal/options.ts";
+import { topicPrefix } from "../internal/options.ts";
 import {
   decodeReading,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -42,15 +43,13 @@ await runRole<Options>({
     cmd
       .option(
         "--connect <endpoint>",
-        "broker backend (XPUB) to connect to (repeatable; default tcp://127.0.0.1:5542)",
-        repeatable(endpoint),
-        [],
+        "broker backend (XPUB) to connect to",
+        repeatable(endpoint, { defaultText: "tcp://127.0.0.1:5542" }),
       )
       .option(
         "--topic <prefix>",
-        "topic prefix to subscribe to (repeatable; default all)",
-        repeatable(topicPrefix),
-        [],
+        "topic prefix to subscribe to",
+        repeatable(topicPrefix, { defaultText: "every topic" }),
       )
       .option("--json", "machine output: JSON lines of updates and stats on stdout", false)
       .option("--refresh <ms>", "table redraw / stats line period", int({ min: 50 }), 1000)
@@ -86,7 +85,7 @@ await runRole<Options>({
     ctx.defer(() => sub.close());
     sub.subscribe(...prefixes);
     // Subscriptions go out as soon as each connection is up; the clock starts here.
-    const subscribedAt = performance.now();
+    const subscribedAt = systemClock.now();
     for (const ep of connects) sub.connect(ep);
     ctx.log.info("subscribed", { endpoints: connects, prefixes });
 
@@ -111,28 +110,19 @@ await runRole<Options>({
             value: s.value,
             payload_bytes: s.payloadBytes,
             latency_ms: round(s.latencyMs),
-            since_subscribe_ms: round(performance.now() - subscribedAt),
+            since_subscribe_ms: round(systemClock.now() - subscribedAt),
           }));
         }
       } catch (error) {
         if (!(error instanceof BadMessageError)) throw error;
         state.bad();
-        ctx.log.warn("bad_message", {
-          reason: error.reason,
+        ctx.badMessage(error.reason, {
           error: error.message,
           frames: frames.length,
           bytes: frames.reduce((n, f) => n + f.length, 0),
         });
       }
     };
-
-    const receiving = (async () => {
-      try {
-        for await (const frames of sub) handle(frames);
-      } catch (error) {
-        if (!ctx.signal.aborted) throw error;
-      }
-    })();
 
     const tty = !options.json && Deno.stdout.isTerminal();
     const refresh = () => {
@@ -144,9 +134,9 @@ await runRole<Options>({
       print((tty ? "\x1b[H\x1b[2J" : "") + lines.join("\n") + (tty ? "" : "\n"));
     };
     ctx.every(options.refresh, refresh);
-    await ctx.stopped;
+    // Until SIGTERM/SIGINT; a socket error is fatal.
+    await ctx.serve(sub, handle, { name: "broker" });
     sub.close();
-    await receiving;
     refresh();
     ctx.log.info("summary", { ...state.stats() });
   },

@@ -7,10 +7,12 @@
  *
  * @module
  */
-import { endpoint, int, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { ConfigError, endpoint, int, repeatable, runRole } from "@lib/role/mod.ts";
 import { XPublisher, XSubscriber } from "@lib/zmq/mod.ts";
 import { LvcBroker } from "../internal/lvc_broker.ts";
-import { repeatable, topicPrefix } from "../internal/options.ts";
+import { topicPrefix } from "../internal/options.ts";
+import { SendDrops } from "../internal/send_drops.ts";
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   MAX_HEADER_BYTES,
@@ -25,6 +27,8 @@ interface Options {
   cacheMaxBytes: number;
   maxPayload: number;
   upstreamPrefix: string[];
+  maxSubscriptions: number;
+  maxPrefixBytes: number;
   sendHwm: number;
   receiveHwm: number;
   statsInterval: number;
@@ -39,21 +43,19 @@ await runRole<Options>({
     cmd
       .option(
         "--frontend <endpoint>",
-        "XSUB endpoint to bind for sources (repeatable; default tcp://127.0.0.1:5541)",
-        repeatable(endpoint),
-        [],
+        "XSUB endpoint to bind for sources",
+        repeatable(endpoint, { defaultText: "tcp://127.0.0.1:5541 if no --upstream" }),
       )
       .option(
         "--upstream <endpoint>",
-        "also connect the XSUB to a source/PUB that binds (repeatable)",
+        "also connect the XSUB to a source/PUB that binds",
         repeatable(endpoint),
         [],
       )
       .option(
         "--backend <endpoint>",
-        "XPUB endpoint to bind for subscribers (repeatable; default tcp://127.0.0.1:5542)",
-        repeatable(endpoint),
-        [],
+        "XPUB endpoint to bind for subscribers",
+        repeatable(endpoint, { defaultText: "tcp://127.0.0.1:5542" }),
       )
       .option(
         "--cache-max-entries <n>",
@@ -75,9 +77,20 @@ await runRole<Options>({
       )
       .option(
         "--upstream-prefix <prefix>",
-        "prefix the broker subscribes to upstream for its cache (repeatable; default all)",
-        repeatable(topicPrefix),
-        [],
+        "prefix the broker subscribes to upstream for its cache",
+        repeatable(topicPrefix, { defaultText: "every topic" }),
+      )
+      .option(
+        "--max-subscriptions <n>",
+        "most distinct prefixes subscribed downstream at once (more are refused)",
+        int({ min: 1 }),
+        10_000,
+      )
+      .option(
+        "--max-prefix-bytes <n>",
+        `longest subscription prefix (a peer sending a longer one is disconnected by libzmq)`,
+        int({ min: 1, max: MAX_TOPIC_BYTES }),
+        128,
       )
       .option(
         "--send-hwm <n>",
@@ -97,6 +110,17 @@ await runRole<Options>({
         int({ min: 0 }),
         5000,
       ),
+  validate(options) {
+    for (const p of options.upstreamPrefix) {
+      if (encoder.encode(p).length > options.maxPrefixBytes) {
+        throw new ConfigError(
+          `expected every --upstream-prefix within --max-prefix-bytes ${options.maxPrefixBytes}, got ${
+            JSON.stringify(p)
+          }`,
+        );
+      }
+    }
+  },
   async run(options, ctx) {
     const frontends = options.frontend.length > 0 || options.upstream.length > 0
       ? options.frontend
@@ -110,29 +134,41 @@ await runRole<Options>({
       receiveHighWaterMark: options.receiveHwm,
       maxMessageSize: options.maxPayload + MAX_HEADER_BYTES + MAX_TOPIC_BYTES + 64 * 1024,
     });
+    // libzmq records every subscription a peer sends (manual mode too, to cancel them when
+    // it leaves) before the broker sees it: only a message size bound stops a flood of long
+    // prefixes there, by dropping the sender's connection (1 byte for the 0x01 marker).
     const xpub = new XPublisher({
       verbose: true,
       manual: true,
       sendHighWaterMark: options.sendHwm,
-      maxMessageSize: MAX_TOPIC_BYTES + 1024,
+      maxMessageSize: options.maxPrefixBytes + 1,
     });
     ctx.defer(() => xpub.close());
     ctx.defer(() => xsub.close());
 
-    const sendFailed = (socket: string) => (error: unknown) => {
-      if (!ctx.signal.aborted) {
-        ctx.log.error("send_failed", { socket, error: String(error) });
-      }
+    // Sends are not awaited (an XPUB drops at its HWM rather than wait); a full send queue
+    // rejects with EAGAIN: dropped and counted like an HWM drop.
+    const backendDrops = new SendDrops(ctx.log, "backend");
+    const frontendDrops = new SendDrops(ctx.log, "frontend");
+    // Backend sends lib/zmq has queued (it defers sends once the reactor's synchronous
+    // budget is spent): a joiner attached while some wait would get them before its replay.
+    let backendQueued = 0;
+    let backendLast: Promise<void> = Promise.resolve();
+    const sendDownstream = (frames: Uint8Array[]) => {
+      backendQueued++;
+      backendLast = xpub.send(frames).catch(backendDrops.onError).finally(() => backendQueued--);
     };
     const broker = new LvcBroker({
       cache: { maxEntries: options.cacheMaxEntries, maxBytes: options.cacheMaxBytes },
       maxPayloadBytes: options.maxPayload,
       upstreamPrefixes: prefixes.map((p) => encoder.encode(p)),
-      now: Date.now,
+      maxSubscriptions: options.maxSubscriptions,
+      maxPrefixBytes: options.maxPrefixBytes,
+      clock: systemClock,
       log: ctx.log,
       transport: {
-        downstream: (frames) => void xpub.send(frames).catch(sendFailed("backend")),
-        upstream: (frame) => void xsub.send(frame).catch(sendFailed("frontend")),
+        downstream: sendDownstream,
+        upstream: (frame) => void xsub.send(frame).catch(frontendDrops.onError),
         apply: (subscribe, prefix) => subscribe ? xpub.subscribe(prefix) : xpub.unsubscribe(prefix),
       },
     });
@@ -154,29 +190,29 @@ await runRole<Options>({
       max_entries: options.cacheMaxEntries,
       max_bytes: options.cacheMaxBytes,
       upstream_prefixes: prefixes,
+      max_subscriptions: options.maxSubscriptions,
+      max_prefix_bytes: options.maxPrefixBytes,
     });
 
-    const pump = async (
-      socket: XSubscriber | XPublisher,
-      handle: (frames: Uint8Array[]) => void,
-    ) => {
-      try {
-        for await (const frames of socket) handle(frames);
-      } catch (error) {
-        if (!ctx.signal.aborted) throw error;
-      }
-    };
-    const upstream = pump(xsub, (f) => broker.onUpstream(f));
-    const downstream = pump(xpub, (f) => broker.onDownstream(f));
-
-    ctx.every(options.statsInterval, () => ctx.log.info("stats", { ...broker.stats() }));
-    await ctx.stopped;
+    const stats = () => ({
+      ...broker.stats(),
+      backend_send_dropped: backendDrops.stats().dropped,
+      frontend_send_dropped: frontendDrops.stats().dropped,
+    });
+    ctx.every(options.statsInterval, () => ctx.log.info("stats", stats()));
+    // Both loops end on SIGTERM/SIGINT; a socket error is fatal.
+    await Promise.all([
+      ctx.serve(xsub, (f) => broker.onUpstream(f), { name: "frontend" }),
+      ctx.serve(xpub, async (f) => {
+        // Let queued live updates out first; then attach and replay in one synchronous step.
+        for (let i = 0; i < 100 && backendQueued > 0; i++) await backendLast;
+        broker.onDownstream(f);
+      }, { name: "backend" }),
+    ]);
     // Stop taking input; what was forwarded already is flushed by the XPUB's linger when
     // the runtime terminates the context.
     xsub.close({ linger: 0 });
-    await upstream;
     xpub.close();
-    await downstream;
-    ctx.log.info("stats", { ...broker.stats() });
+    ctx.log.info("stats", stats());
   },
 });

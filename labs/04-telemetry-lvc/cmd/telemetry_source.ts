@@ -6,14 +6,15 @@
  *
  * @module
  */
-import { endpoint, int, oneOf, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { endpoint, int, oneOf, repeatable, runRole } from "@lib/role/mod.ts";
 import { XPublisher } from "@lib/zmq/mod.ts";
-import { repeatable, sourcePrefix } from "../internal/options.ts";
+import { sourcePrefix } from "../internal/options.ts";
 import { parseSubscription } from "../internal/protocol.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 import { RatePacer } from "../internal/rate_pacer.ts";
 import { SensorSimulator } from "../internal/sensor_simulator.ts";
-import { BadMessageError } from "@lib/codec/mod.ts";
+import { SendDrops } from "../internal/send_drops.ts";
 
 interface Options {
   connect: string[];
@@ -37,13 +38,12 @@ await runRole<Options>({
     cmd
       .option(
         "--connect <endpoint>",
-        "broker frontend to connect to (repeatable; default tcp://127.0.0.1:5541 unless --bind)",
-        repeatable(endpoint),
-        [],
+        "broker frontend to connect to",
+        repeatable(endpoint, { defaultText: "tcp://127.0.0.1:5541 if no --bind" }),
       )
       .option(
         "--bind <endpoint>",
-        "bind instead, for a broker that connects (repeatable)",
+        "bind instead, for a broker that connects",
         repeatable(endpoint),
         [],
       )
@@ -110,25 +110,15 @@ await runRole<Options>({
     ctx.log.info("simulating", { prefix: options.prefix, sensors: options.sensors, seed });
 
     const { promise: firstSubscription, resolve: subscribed } = Promise.withResolvers<void>();
-    const subscriptions = (async () => {
-      try {
-        for await (const frames of pub) {
-          try {
-            const sub = parseSubscription(frames);
-            ctx.log.info("subscription", {
-              subscribe: sub.subscribe,
-              prefix: decoder.decode(sub.prefix),
-            });
-            if (sub.subscribe) subscribed();
-          } catch (error) {
-            if (!(error instanceof BadMessageError)) throw error;
-            ctx.log.warn("bad_message", { reason: error.reason, frames: frames.length });
-          }
-        }
-      } catch (error) {
-        if (!ctx.signal.aborted) throw error;
-      }
-    })();
+    // Bad frames throw BadMessageError: ctx.serve logs them (rate-limited) and goes on.
+    const subscriptions = ctx.serve(pub, (frames) => {
+      const sub = parseSubscription(frames);
+      ctx.log.info("subscription", {
+        subscribe: sub.subscribe,
+        prefix: decoder.decode(sub.prefix),
+      });
+      if (sub.subscribe) subscribed();
+    }, { name: "subscribers" });
 
     if (options.start === "subscribed") {
       ctx.log.info("waiting_for_subscriber");
@@ -138,14 +128,16 @@ await runRole<Options>({
     const total = options.count * sim.size;
     const debug = ctx.log.isEnabled("debug");
     const maxBurst = options.rate === 0 ? 1000 : Math.max(1, Math.ceil(options.rate / 100));
-    const pacer = new RatePacer(options.rate, maxBurst, performance.now());
+    const pacer = new RatePacer(options.rate, maxBurst, systemClock.now());
     let sent = 0;
+    // An XPUB drops at its HWM rather than wait; a full send queue (EAGAIN) drops as well.
+    const drops = new SendDrops(ctx.log, "publisher");
     let last: Promise<void> = Promise.resolve();
     if (!ctx.signal.aborted) {
       ctx.log.info("publishing", { rate: options.rate, count: options.count });
     }
     while (!ctx.signal.aborted && (total === 0 || sent < total)) {
-      const now = performance.now();
+      const now = systemClock.now();
       let n = pacer.due(now);
       if (n === 0) {
         await ctx.sleep(Math.max(1, pacer.waitMs(now)));
@@ -155,7 +147,7 @@ await runRole<Options>({
       for (let i = 0; i < n; i++) {
         const u = sim.next();
         // A PUB never blocks (it drops at the HWM), so sends resolve at once and in order.
-        last = pub.send(u.frames);
+        last = pub.send(u.frames).catch(drops.onError);
         if (debug) {
           ctx.log.debug("published", {
             topic: u.topic,
@@ -173,6 +165,7 @@ await runRole<Options>({
     ctx.log.info(total > 0 && sent >= total ? "idle" : "published_total", {
       sent,
       rounds: sim.rounds,
+      send_dropped: drops.stats().dropped,
     });
     await ctx.stopped;
     pub.close();

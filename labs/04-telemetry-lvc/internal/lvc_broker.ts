@@ -22,8 +22,15 @@
  * mode, libzmq may attach the joiner while the broker forwards a live update, before the
  * broker has read the subscription, and that update would overtake the replay.)
  *
+ * Bounds: a subscription whose prefix is longer than `maxPrefixBytes`, or that would add a
+ * prefix beyond `maxSubscriptions` distinct ones, is refused: not applied (the peer gets
+ * nothing for it), not forwarded upstream, not replayed; counted in `subscriptions_refused`
+ * and logged rate-limited. The per-prefix counts shrink with every unsubscribe (libzmq sends
+ * one per prefix of a subscriber that disconnects), so a departed peer leaves nothing here.
+ *
  * @module
  */
+import type { Clock } from "@lib/async/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
 import type { Logger } from "@lib/role/mod.ts";
 import { type CacheBounds, LastValueCache } from "./last_value_cache.ts";
@@ -55,7 +62,12 @@ export interface LvcBrokerOptions {
   maxPayloadBytes: number;
   /** Prefixes the broker itself subscribes to upstream, so it can cache them ("" = all). */
   upstreamPrefixes: Uint8Array[];
-  now: () => number;
+  /** Most distinct prefixes subscribed downstream at once (more are refused). */
+  maxSubscriptions: number;
+  /** Longest subscription prefix accepted, in bytes (longer ones are refused). */
+  maxPrefixBytes: number;
+  /** Monotonic clock (cache entry times, replay durations). */
+  clock: Clock;
   log: Logger;
   transport: BrokerTransport;
 }
@@ -67,6 +79,9 @@ export interface BrokerStats {
   bad: number;
   subscriptions: number;
   unsubscriptions: number;
+  /** Distinct prefixes subscribed downstream now. */
+  subscribed_prefixes: number;
+  subscriptions_refused: number;
   replayed: number;
   cache_entries: number;
   cache_bytes: number;
@@ -86,13 +101,19 @@ function printable(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import { systemClock } from "@lib/async/mod.ts";
+ * import { createMemoryLogger } from "@lib/role/mod.ts";
+ * import { LvcBroker } from "./lvc_broker.ts";
+ *
+ * const log = createMemoryLogger();
+ * const sent: Uint8Array[][] = [];
  * const broker = new LvcBroker({ cache: { maxEntries: 100_000, maxBytes: 0 },
- *   maxPayloadBytes: 65536, upstreamPrefixes: [new Uint8Array()], now: Date.now, log,
- *   transport: { downstream: (f) => void xpub.send(f), upstream: (f) => void xsub.send(f),
- *     apply: (on, p) => on ? xpub.subscribe(p) : xpub.unsubscribe(p) } });
- * broker.start();                      // subscribes upstream
- * broker.onUpstream(await xsub.receive());
- * broker.onDownstream(await xpub.receive());
+ *   maxPayloadBytes: 65536, upstreamPrefixes: [new Uint8Array()], maxSubscriptions: 10_000,
+ *   maxPrefixBytes: 128, clock: systemClock, log,
+ *   transport: { downstream: (f) => sent.push(f), upstream: (f) => sent.push([f]),
+ *     apply: () => {} } });
+ * broker.start(); // subscribes upstream
+ * broker.onDownstream([new Uint8Array([1, 0x61])]); // a subscription to "a"
  * ```
  */
 export class LvcBroker {
@@ -109,6 +130,7 @@ export class LvcBroker {
   #bad = 0;
   #subscriptions = 0;
   #unsubscriptions = 0;
+  #refused = 0;
   #replayed = 0;
 
   constructor(options: LvcBrokerOptions) {
@@ -135,9 +157,15 @@ export class LvcBroker {
       return;
     }
     const { topic, headerBytes, header, payload } = update;
-    const result = this.#cache.set(topic, headerBytes, header, payload, this.#options.now());
+    const result = this.#cache.set(
+      topic,
+      headerBytes,
+      header,
+      payload,
+      this.#options.clock.now(),
+    );
     if (result === "too_large") {
-      this.#options.log.warn("not_cached", {
+      this.#options.log.limited("warn", "not_cached", {
         topic: printable(topic),
         bytes: topic.length + headerBytes.length + payload.length,
         reason: "larger than --cache-max-bytes",
@@ -166,10 +194,11 @@ export class LvcBroker {
     const { transport, log } = this.#options;
     if (!sub.subscribe) {
       this.#unsubscriptions++;
+      const count = this.#forwarded.get(key);
+      // A refused (or never seen) prefix: libzmq still reports its cancel, nothing to undo.
+      if (count === undefined) return;
       transport.apply(false, sub.prefix);
       log.info("unsubscribed", { prefix: printable(sub.prefix) });
-      const count = this.#forwarded.get(key);
-      if (count === undefined) return; // never subscribed: nothing to undo
       if (count > 1) {
         this.#forwarded.set(key, count - 1);
       } else {
@@ -179,16 +208,33 @@ export class LvcBroker {
       return;
     }
     this.#subscriptions++;
+    const count = this.#forwarded.get(key) ?? 0;
+    const refusal = sub.prefix.length > this.#options.maxPrefixBytes
+      ? "prefix_too_long"
+      : count === 0 && this.#forwarded.size >= this.#options.maxSubscriptions
+      ? "too_many_subscriptions"
+      : undefined;
+    if (refusal) {
+      this.#refused++;
+      log.limited("warn", "subscription_refused", {
+        reason: refusal,
+        prefix_bytes: sub.prefix.length,
+        max_prefix_bytes: this.#options.maxPrefixBytes,
+        subscribed_prefixes: this.#forwarded.size,
+        max_subscriptions: this.#options.maxSubscriptions,
+        refused: this.#refused,
+      }, `subscription_refused:${refusal}`);
+      return;
+    }
     // Attach the joiner now, then replay with no await in between (see the module doc).
     transport.apply(true, sub.prefix);
-    const count = this.#forwarded.get(key) ?? 0;
     this.#forwarded.set(key, count + 1);
     // The broker's own subscription is already upstream: a duplicate would leave the
     // XSUB's refcount at 2 and the unsubscribe would never reach the sources.
     if (count === 0 && !this.#own.has(key)) {
       transport.upstream(subscriptionFrame(true, sub.prefix));
     }
-    const started = performance.now();
+    const started = this.#options.clock.now();
     const entries = this.#cache.matching(sub.prefix);
     // Sent back to back right after the joiner was attached, with no await in between: an
     // XPUB send does not wait (it drops at the HWM), so they enter libzmq's pipe ahead of
@@ -204,20 +250,22 @@ export class LvcBroker {
     log.info("subscribed", {
       prefix: printable(sub.prefix),
       replayed: entries.length,
-      replay_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      replay_ms: Math.round((this.#options.clock.now() - started) * 1000) / 1000,
     });
   }
 
   #badMessage(from: string, error: unknown, frames: Uint8Array[]): void {
     if (!(error instanceof BadMessageError)) throw error;
     this.#bad++;
-    this.#options.log.warn("bad_message", {
+    // Reasons are short codes, so one key each: a bad publisher gets one line per window.
+    this.#options.log.limited("warn", "bad_message", {
       from,
       reason: error.reason,
       error: error.message,
       frames: frames.length,
       bytes: frames.reduce((n, f) => n + f.length, 0),
-    });
+      bad: this.#bad,
+    }, `bad_message:${from}:${error.reason}`);
   }
 
   /** Counters and cache occupancy (logged as `stats`). */
@@ -229,6 +277,8 @@ export class LvcBroker {
       bad: this.#bad,
       subscriptions: this.#subscriptions,
       unsubscriptions: this.#unsubscriptions,
+      subscribed_prefixes: this.#forwarded.size,
+      subscriptions_refused: this.#refused,
       replayed: this.#replayed,
       cache_entries: c.entries,
       cache_bytes: c.bytes,

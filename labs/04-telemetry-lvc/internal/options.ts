@@ -7,18 +7,6 @@ import { InvalidArgumentError } from "commander";
 import { MAX_TOPIC_BYTES } from "./protocol.ts";
 
 /**
- * Makes an option repeatable: `--topic a --topic b` gives `["a", "b"]`.
- *
- * @example
- * ```ts
- * cmd.option("--topic <prefix>", "topic prefix (repeatable)", repeatable(topicPrefix), []);
- * ```
- */
-export function repeatable<T>(parse: (value: string) => T): (value: string, previous?: T[]) => T[] {
-  return (value, previous) => [...(previous ?? []), parse(value)];
-}
-
-/**
  * A topic prefix: any text up to the topic size limit ("" subscribes to everything).
  *
  * @example

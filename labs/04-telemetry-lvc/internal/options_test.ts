@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { repeatable, sourcePrefix, topicPrefix } from "./options.ts";
+import { repeatable } from "@lib/role/mod.ts";
+import { sourcePrefix, topicPrefix } from "./options.ts";
 
-Deno.test("repeatable collects values in order", () => {
+Deno.test("repeatable prefixes: repeated or comma-separated (one semantics in every lab)", () => {
   const parse = repeatable(topicPrefix);
   assert.deepEqual(parse("b", parse("a", [])), ["a", "b"]);
-  assert.deepEqual(parse("", undefined), [""]);
+  assert.deepEqual(parse("a/,b/"), ["a/", "b/"]);
 });
 
 Deno.test("topicPrefix bounds the size; sourcePrefix the characters", () => {

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { toHex } from "@lib/async/mod.ts";
 import { BadMessageError, decode, encode, s } from "@lib/codec/mod.ts";
 import { crc32 } from "./crc32.ts";
 
@@ -197,7 +198,7 @@ export function parseSubscription(frames: Uint8Array[]): SubscriptionFrame {
     throw badMessage(
       "bad_subscription",
       `expected a frame starting 0x01 (subscribe) or 0x00 (unsubscribe), got ${
-        frame.length === 0 ? "an empty frame" : `0x${frame[0].toString(16).padStart(2, "0")}`
+        frame.length === 0 ? "an empty frame" : `0x${toHex(frame.subarray(0, 1))}`
       }`,
     );
   }

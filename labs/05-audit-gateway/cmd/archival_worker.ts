@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { endpoint, int, runRole } from "@lib/role/mod.ts";
+import { ConfigError, endpoint, int, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
 import { Dealer, ZmqError } from "@lib/zmq/mod.ts";
-import { ChainStore } from "../internal/chain_store.ts";
+import { ChainDamagedError, ChainStore, readCommitted } from "../internal/chain_store.ts";
 import { MAX_REQUEST_BYTES } from "../internal/protocol.ts";
 import { verifyChainFile } from "../internal/verify_chain.ts";
 import { WorkerSession } from "../internal/worker_session.ts";
@@ -22,11 +23,11 @@ interface Options {
   delay: number;
   fsync: boolean;
   identity?: string;
-  shutdownTimeout: number;
 }
 
 interface VerifyOptions {
   file: string;
+  index?: string;
   json?: boolean;
 }
 
@@ -59,10 +60,39 @@ await runRole<Options>({
       .option("--delay <ms>", "extra delay per batch (simulates a slow disk)", int({ min: 0 }), 0)
       .option("--no-fsync", "skip fsync (benchmark peer only: acks are then NOT durable)")
       .option("--identity <name>", "routing id (default: w-<pid>)"),
+  validate(options) {
+    // The log's directory is created at start; a log path that is a directory is not usable.
+    let isDirectory = false;
+    try {
+      isDirectory = Deno.statSync(options.chain).isDirectory;
+    } catch {
+      // absent (created at start) or unreadable (open reports it)
+    }
+    if (isDirectory) {
+      throw new ConfigError(
+        `option '--chain <file>' argument ${JSON.stringify(options.chain)} is invalid. ` +
+          `expected a log file, got a directory`,
+      );
+    }
+  },
   async run(options, ctx) {
     const dir = options.chain.replace(/[\\/][^\\/]*$/, "");
     if (dir !== options.chain && dir !== "") await Deno.mkdir(dir, { recursive: true });
-    const store = await ChainStore.open(options.chain, { fsync: options.fsync });
+    let store: ChainStore;
+    try {
+      store = await ChainStore.open(options.chain, { fsync: options.fsync });
+    } catch (error) {
+      if (!(error instanceof ChainDamagedError)) throw error;
+      // A committed (maybe acknowledged) record is damaged: never truncate it; stop.
+      ctx.log.error("chain_damaged", {
+        chain: options.chain,
+        seq: error.seq,
+        reason: error.reason,
+        error: error.message,
+      });
+      ctx.exitCode = 1;
+      return;
+    }
     ctx.defer(() => store.close());
     const identity = options.identity ?? `w-${Deno.pid}`;
     const dealer = new Dealer({
@@ -86,23 +116,32 @@ await runRole<Options>({
       gatewayTimeoutMs: options.gatewayTimeout,
       delayMs: options.delay,
     }, {
+      // Fire-and-forget: a full queue (EAGAIN) drops the message (counted); the gateway's
+      // record timeout re-dispatches a record whose ack was lost, the store dedups it.
       send: (frames) =>
         void dealer.send(frames).catch((error) => {
-          if (!(error instanceof ZmqError && error.code === "ENOTSOCK")) {
-            ctx.log.warn("send_failed", { error: String(error) });
+          if (error instanceof ZmqError && error.code === "ENOTSOCK") return;
+          session.stats.sendFailures++;
+          if (!(error instanceof ZmqError && error.code === "EAGAIN")) {
+            ctx.log.limited("warn", "send_failed", { error: String(error) });
           }
         }),
       append: (items) => store.append(items),
-      log: (level, event, fields) => ctx.log[level](event, fields),
-      sleep: (ms) => ctx.sleep(ms),
-      now: () => performance.now(),
+      clock: systemClock,
+      log: ctx.log,
     });
     session.start();
-    const receiving = (async () => {
-      for await (const frames of dealer) session.onMessage(frames);
-    })();
+    // Keeps reading after the stop signal: BYE_OK and late records arrive while draining.
+    const receiving = ctx.serve(dealer, (frames) => session.onMessage(frames), {
+      name: "gateway",
+      untilClosed: true,
+    });
     ctx.every(Math.max(10, options.heartbeat / 2), () => session.tick());
-    await session.run(ctx.signal, Math.max(100, Math.min(2000, options.shutdownTimeout / 2)));
+    await session.run(ctx.signal);
+    // BYE_OK normally comes within a round trip; wait at most half the drain budget (and
+    // 2 s) for it, then store what arrived, within the role's one drain budget.
+    const byeWaitMs = Math.min(2000, ctx.drainBudgetMs() / 2);
+    await ctx.drain((signal) => session.finish(byeWaitMs, signal), { what: "held records" });
     ctx.log.info("worker_done", {
       stored: session.stats.stored,
       duplicates: session.stats.duplicates,
@@ -111,17 +150,23 @@ await runRole<Options>({
     });
     // Flush the last ACKs to a live gateway; do not linger for one that is gone.
     dealer.close({ linger: session.byeAcknowledged ? 1000 : 0 });
-    await receiving.catch(() => {});
+    await receiving;
   },
   commands: {
     verify: {
       summary: "Check a hash-chained log; exit 1 with the first bad record",
       configure: (cmd) =>
-        cmd.argument("<file>", "log file to check").option("--json", "print the report as JSON"),
+        cmd.argument("<file>", "log file to check")
+          .option(
+            "--index <file>",
+            "id index whose committed records the log must hold (default: <file>.idx if present)",
+          )
+          .option("--json", "print the report as JSON"),
       async run(options: VerifyOptions, ctx) {
         let report;
         try {
-          report = await verifyChainFile(options.file);
+          const committed = readCommitted(options.index ?? `${options.file}.idx`);
+          report = await verifyChainFile(options.file, committed);
         } catch (error) {
           // Bad input (no such file, a directory, no permission): one line, exit 2.
           ctx.log.error("cannot_read", { file: options.file, error: (error as Error).message });

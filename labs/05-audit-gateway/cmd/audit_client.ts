@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { endpoint, int, runRole } from "@lib/role/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { ConfigError, endpoint, int, runRole } from "@lib/role/mod.ts";
 import { Dealer, ZmqError } from "@lib/zmq/mod.ts";
 import { ClientSession } from "../internal/client_session.ts";
 import { auditRecords, formatSummary, roundSummary } from "../internal/load_report.ts";
@@ -55,14 +56,22 @@ await runRole<Options>({
       .option("--acks-out <file>", "write every ack as NDJSON {id, seq, hash, latency_ms}")
       .option("--repeat", "after all acks, resend every id once and check the ack is the same")
       .option("--json", "print each round's summary as one JSON line"),
+  validate(options) {
+    if (options.acksOut !== undefined) checkWritableFile("--acks-out", options.acksOut);
+  },
   async run(options, ctx) {
     const prefix = options.idPrefix ?? crypto.randomUUID().slice(0, 8);
     const filler = "x".repeat(options.size);
     const sockets: Dealer[] = [];
     ctx.defer(() => sockets.forEach((s) => s.close()));
+    // Fire-and-forget: a full queue (EAGAIN) drops the request, counted; the record's
+    // timeout resends it (same id: idempotent).
+    let sendFailures = 0;
     const sendFailed = (error: unknown) => {
-      if (!(error instanceof ZmqError && error.code === "ENOTSOCK")) {
-        ctx.log.warn("send_failed", { error: String(error) });
+      if (error instanceof ZmqError && error.code === "ENOTSOCK") return;
+      sendFailures++;
+      if (!(error instanceof ZmqError && error.code === "EAGAIN")) {
+        ctx.log.limited("warn", "send_failed", { error: String(error) });
       }
     };
     let sessions: ClientSession[] = [];
@@ -71,13 +80,11 @@ await runRole<Options>({
       const socket = new Dealer({ linger: 0 });
       socket.connect(options.gateway);
       sockets.push(socket);
-      (async () => {
-        for await (const frames of socket) {
-          const session = sessions[c];
-          session.onReply(frames[frames.length - 1]);
-          if (session.done) wake();
-        }
-      })().catch(() => {});
+      ctx.serve(socket, (frames) => {
+        const session = sessions[c];
+        session.onReply(frames[frames.length - 1]);
+        if (session.done) wake();
+      }, { name: `client-${c}` }).catch(() => {}); // a socket error is logged by serve
     }
     const allDone = () => sessions.every((s) => s.done);
     const waitAll = async () => {
@@ -102,8 +109,8 @@ await runRole<Options>({
           maxAttempts: options.maxAttempts,
         }, {
           send: (body) => void socket.send([EMPTY, body]).catch(sendFailed),
-          now: () => performance.now(),
-          bad: (reason) => ctx.log.warn("bad_message", { from: "gateway", client: c, reason }),
+          clock: systemClock,
+          bad: (reason) => ctx.badMessage(reason, { from: "gateway", client: c }),
         })
       );
       ctx.log.info("sending", { round, clients: options.clients, records: options.records });
@@ -129,7 +136,7 @@ await runRole<Options>({
         }
         await Deno.writeTextFile(options.acksOut, lines.join(""), { append: true });
       }
-      ctx.log.info("summary", { ...summary });
+      ctx.log.info("summary", { ...summary, send_failures: sendFailures });
       ctx.print(options.json ? JSON.stringify(summary) : formatSummary(summary));
     }
     if (failedTotal > 0) {
@@ -138,3 +145,49 @@ await runRole<Options>({
     }
   },
 });
+
+/**
+ * `path` can be written as a file: its directory exists and it is not a directory itself.
+ * Checked in `validate`, so a bad path is one line and exit 2 before any socket opens.
+ */
+function checkWritableFile(flag: string, path: string): void {
+  const bad = (why: string): never => {
+    throw new ConfigError(
+      `option '${flag} <file>' argument ${JSON.stringify(path)} is invalid. expected a ` +
+        `writable file, got ${why}`,
+    );
+  };
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+  try {
+    if (!Deno.statSync(dir).isDirectory) bad(`${JSON.stringify(dir)}, which is not a directory`);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    bad(
+      `a path whose directory ${JSON.stringify(dir)} ${
+        error instanceof Deno.errors.NotFound
+          ? "does not exist"
+          : `cannot be read (${errorWords(error)})`
+      }`,
+    );
+  }
+  try {
+    if (Deno.statSync(path).isDirectory) bad("a directory");
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) bad(errorWords(error));
+  }
+  try {
+    Deno.openSync(path, { write: true, create: true }).close();
+  } catch (error) {
+    bad(`a file that cannot be opened for writing (${errorWords(error)})`);
+  }
+}
+
+function errorWords(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "does not exist";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotCapable) return "this role may not write there";
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/ \(os error \d+\).*$/s, "").toLowerCase();
+}

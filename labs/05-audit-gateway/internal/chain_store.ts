@@ -15,8 +15,13 @@
  * The index is a `node:sqlite` database at `<log>.idx` (WAL): `ids(id → seq, hash)` plus the
  * log position it covers. It is only a cache of the log: it never runs ahead of it (it is
  * committed after the log's fsync), lines it lacks are indexed on the next catch-up, and
- * when it does not match the log (missing, deleted, or the log was replaced) it is rebuilt
- * from the log. So a worker's memory does not grow with the log: the ids live on disk.
+ * when it belongs to another log (the log was replaced) it is rebuilt from the log. So a
+ * worker's memory does not grow with the log: the ids live on disk.
+ *
+ * A line the index says is committed was fsynced and possibly acknowledged: it is never
+ * cut or rewritten. When the log no longer carries every committed line intact (a
+ * corrupted tail, a truncated or edited log), {@link ChainStore.open} refuses with a
+ * {@link ChainDamagedError} naming the first damaged seq, instead of "repairing" it.
  *
  * @module
  */
@@ -60,6 +65,32 @@ const NEWLINE = 0x0a;
 const READ_CHUNK = 1 << 20;
 /** A log line ends with `"hash":"<64 hex>"}` and a newline: 75 bytes. */
 const TAIL_BYTES = 75;
+
+/**
+ * The log no longer carries a line the index says was committed (and so possibly
+ * acknowledged): the store refuses to open rather than truncate or overwrite it.
+ *
+ * @example
+ * ```ts
+ * try { await ChainStore.open("audit.log"); } catch (e) { if (e instanceof ChainDamagedError) e.seq; }
+ * ```
+ */
+export class ChainDamagedError extends Error {
+  /** The first committed seq the log does not carry intact. */
+  readonly seq: number;
+  /** What is wrong with it. */
+  readonly reason: string;
+  constructor(path: string, seq: number, reason: string) {
+    super(
+      `${path}: committed record seq ${seq} is damaged (${reason}); refusing to open: ` +
+        `check it with "archival_worker verify", restore the log, or move it and its ` +
+        `index aside to start a new log`,
+    );
+    this.name = "ChainDamagedError";
+    this.seq = seq;
+    this.reason = reason;
+  }
+}
 
 interface Position {
   offset: number;
@@ -140,6 +171,7 @@ class IdIndex {
  */
 export class ChainStore {
   #file: Deno.FsFile;
+  #path: string;
   #fsync: boolean;
   #now: () => number;
   #offset = 0;
@@ -148,7 +180,13 @@ export class ChainStore {
   #index: IdIndex;
   #busy: Promise<unknown> = Promise.resolve();
 
-  private constructor(file: Deno.FsFile, index: IdIndex, options: ChainStoreOptions) {
+  private constructor(
+    path: string,
+    file: Deno.FsFile,
+    index: IdIndex,
+    options: ChainStoreOptions,
+  ) {
+    this.#path = path;
     this.#file = file;
     this.#index = index;
     this.#fsync = options.fsync ?? true;
@@ -157,7 +195,8 @@ export class ChainStore {
 
   /**
    * Opens (creating if needed) the log at `path` and its id index (`<path>.idx`), checks
-   * that the index matches the log (rebuilding it from the log if not) and catches up.
+   * that the index matches the log (rebuilding it if it belongs to another log; throwing
+   * {@link ChainDamagedError} if the log lost or altered a committed line) and catches up.
    */
   static async open(path: string, options: ChainStoreOptions = {}): Promise<ChainStore> {
     const file = await Deno.open(path, { read: true, write: true, create: true });
@@ -170,7 +209,7 @@ export class ChainStore {
       } finally {
         await file.unlock();
       }
-      const store = new ChainStore(file, index, options);
+      const store = new ChainStore(path, file, index, options);
       await store.#locked(() => Promise.resolve(), true);
       return store;
     } catch (error) {
@@ -250,8 +289,10 @@ export class ChainStore {
 
   /**
    * At open: the index must describe a prefix of this log, i.e. the log is at least as long
-   * and the line ending at the indexed offset carries the indexed head hash. Otherwise (a
-   * new, deleted or replaced log) the index is rebuilt from the log. Caller holds the lock.
+   * and the line ending at the indexed offset carries the indexed head hash. If not, and
+   * the log's first line is the index's seq 1 (the same log), the log lost or altered a
+   * committed line: throw, naming it. Otherwise (a replaced log) the index is rebuilt from
+   * the log. Caller holds the lock.
    */
   async #checkIndex(): Promise<void> {
     const at = this.#index.position();
@@ -259,17 +300,77 @@ export class ChainStore {
     const { size } = await this.#file.stat();
     let matches = false;
     if (at.offset <= size && at.offset >= TAIL_BYTES) {
-      const tail = new Uint8Array(TAIL_BYTES);
-      await this.#file.seek(at.offset - TAIL_BYTES, Deno.SeekMode.Start);
-      let read = 0;
-      while (read < TAIL_BYTES) {
-        const n = await this.#file.read(tail.subarray(read));
-        if (n === null) break;
-        read += n;
-      }
+      const tail = await this.#readAt(at.offset - TAIL_BYTES, TAIL_BYTES);
       matches = decoder.decode(tail) === `"hash":"${at.head}"}\n`;
     }
-    if (!matches) this.#index.reset();
+    if (matches) return;
+    const damage = await this.#findDamage(at, size);
+    if (damage) throw new ChainDamagedError(this.#path, damage.seq, damage.reason);
+    this.#index.reset();
+  }
+
+  /**
+   * The first committed seq (1..at.seq) the log does not carry as the index recorded it,
+   * or undefined when the log is another log altogether (its first line is not the
+   * index's seq 1; an empty log counts as damaged: the committed lines are gone).
+   */
+  async #findDamage(
+    at: Position,
+    size: number,
+  ): Promise<{ seq: number; reason: string } | undefined> {
+    if (size === 0) {
+      return { seq: 1, reason: `the log is empty, the index says ${at.seq} lines were committed` };
+    }
+    let offset = 0;
+    let carry: Uint8Array = new Uint8Array(0);
+    let seq = 0;
+    while (offset < size || carry.length > 0) {
+      const nl = carry.indexOf(NEWLINE);
+      if (nl < 0) {
+        if (offset >= size) break;
+        const chunk = await this.#readAt(offset, Math.min(READ_CHUNK, size - offset));
+        if (chunk.length === 0) break;
+        offset += chunk.length;
+        carry = carry.length ? concat(carry, chunk) : chunk;
+        continue;
+      }
+      const line = decoder.decode(carry.subarray(0, nl));
+      carry = carry.slice(nl + 1);
+      seq++;
+      let entry;
+      try {
+        entry = parseEntry(line);
+      } catch (error) {
+        if (seq === 1) return undefined;
+        return { seq, reason: `line ${seq} is corrupt: ${(error as Error).message}` };
+      }
+      const known = this.#index.get(entry.id);
+      const same = known !== undefined && known.seq === seq && known.hash === entry.hash &&
+        entry.seq === seq;
+      if (seq === 1 && !same) return undefined; // another log: rebuild the index from it
+      if (!same) return { seq, reason: `line ${seq} differs from the committed record` };
+      if (seq === at.seq) {
+        // Every committed record is there, but not at the committed offset: re-spelled bytes.
+        return { seq, reason: `the bytes up to line ${seq} differ from the committed ones` };
+      }
+    }
+    const torn = carry.length > 0 ? " (its line is unterminated or altered)" : "";
+    return {
+      seq: seq + 1,
+      reason: `the log ends after seq ${seq}, the index says ${at.seq} were committed${torn}`,
+    };
+  }
+
+  async #readAt(offset: number, length: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(length);
+    await this.#file.seek(offset, Deno.SeekMode.Start);
+    let read = 0;
+    while (read < length) {
+      const n = await this.#file.read(buf.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    return buf.subarray(0, read);
   }
 
   /**
@@ -360,4 +461,33 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/**
+ * What an id index says was committed: `{seq, head}` of the last committed entry, or
+ * undefined when there is no index at `indexPath` (verify then checks the log alone). The
+ * index is opened read-only and never created.
+ *
+ * @example
+ * ```ts
+ * import { readCommitted } from "./chain_store.ts";
+ * const committed = readCommitted("audit.log.idx"); // { seq: 6, head: "9f3…" } or undefined
+ * ```
+ */
+export function readCommitted(indexPath: string): { seq: number; head: string } | undefined {
+  try {
+    if (!Deno.statSync(indexPath).isFile) return undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const db = new DatabaseSync(indexPath, { readOnly: true });
+  try {
+    const row = db.prepare("SELECT seq, head FROM position WHERE k = 0").get() as
+      | { seq: number; head: string }
+      | undefined;
+    return row ? { seq: Number(row.seq), head: String(row.head) } : undefined;
+  } finally {
+    db.close();
+  }
 }

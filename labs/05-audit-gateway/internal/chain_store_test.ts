@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChainStore } from "./chain_store.ts";
+import { ChainDamagedError, ChainStore, readCommitted } from "./chain_store.ts";
 import { formatEntry, makeEntry } from "./hash_chain.ts";
 import { verifyChain } from "./verify_chain.ts";
 
@@ -164,5 +164,46 @@ Deno.test("a deleted index, or one that belongs to another log, is rebuilt from 
       ["y", 2, true],
     ]);
     assert.equal(verifyChain(await Deno.readTextFile(path)).ok, true);
+  });
+});
+
+Deno.test("issue 9 #6: a corrupted tail that the index says was committed is never truncated: open refuses, naming the seq", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/audit.log`;
+    {
+      await using store = await ChainStore.open(path);
+      await store.append(Array.from({ length: 6 }, (_, i) => ({ id: `r${i + 1}`, record: i })));
+    }
+    const intact = await Deno.readTextFile(path);
+    // The last newline becomes a space: r6 (acked, fsynced) now looks like a torn tail.
+    await Deno.writeTextFile(path, intact.slice(0, -1) + " ");
+    await assert.rejects(() => ChainStore.open(path), ChainDamagedError);
+    try {
+      await ChainStore.open(path);
+    } catch (error) {
+      assert.ok(error instanceof ChainDamagedError);
+      assert.equal(error.seq, 6);
+      assert.match(error.message, /committed record seq 6 is damaged/);
+    }
+    assert.equal(await Deno.readTextFile(path), intact.slice(0, -1) + " ", "the log was changed");
+    // verify (with the index) fails naming seq 6; the log alone shows a whole entry cut off.
+    const committed = readCommitted(`${path}.idx`);
+    assert.deepEqual(committed?.seq, 6);
+    const report = verifyChain(await Deno.readTextFile(path), committed);
+    assert.equal(report.ok, false);
+    assert.equal(report.fault?.seq, 6);
+    assert.equal(verifyChain(await Deno.readTextFile(path)).fault?.seq, 6);
+    // A deleted committed line, or a truncated log, is refused the same way.
+    const lines = intact.split("\n");
+    await Deno.writeTextFile(path, [...lines.slice(0, 2), ...lines.slice(3)].join("\n"));
+    await assert.rejects(() => ChainStore.open(path), /seq 3 is damaged/);
+    await Deno.writeTextFile(path, lines.slice(0, 4).join("\n") + "\n");
+    await assert.rejects(() => ChainStore.open(path), /seq 5 is damaged.*the log ends after seq 4/);
+    await Deno.writeTextFile(path, "");
+    await assert.rejects(() => ChainStore.open(path), /seq 1 is damaged.*the log is empty/);
+    // Restored, it opens again.
+    await Deno.writeTextFile(path, intact);
+    await using store = await ChainStore.open(path);
+    assert.equal(store.seq, 6);
   });
 });

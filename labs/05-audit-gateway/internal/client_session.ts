@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Clock } from "@lib/async/mod.ts";
 import type { JsonValue } from "./canonical_json.ts";
 import { BadMessageError, decodeReply, encodeRequest } from "./protocol.ts";
 
@@ -35,10 +36,13 @@ export interface ClientConfig {
 
 /** What the session needs from the outside. */
 export interface ClientIo {
-  /** Sends a request body (the role wraps it as `['', body]`). */
+  /**
+   * Sends a request body (the role wraps it as `['', body]`). May throw (a full queue):
+   * the record then counts as sent and its timeout resends it.
+   */
   send(body: Uint8Array): void;
-  /** Clock (ms, fractional ok). */
-  now(): number;
+  /** Time (monotonic ms). */
+  clock: Clock;
   /** Called for an unreadable reply (the role logs `bad_message`); it is dropped. */
   bad?(reason: string): void;
 }
@@ -59,7 +63,7 @@ interface Pending {
  *
  * @example
  * ```ts
- * const session = new ClientSession(records, config, { send, now });
+ * const session = new ClientSession(records, config, { send, clock: systemClock });
  * session.start();
  * session.onReply(frames.at(-1)!); // for each reply
  * session.tick();                  // on a timer: resends
@@ -70,7 +74,15 @@ export class ClientSession {
   readonly acks = new Map<string, ClientAck>();
   /** Ids given up (max attempts reached or `invalid`). */
   readonly failed = new Map<string, string>();
-  readonly stats = { sent: 0, resends: 0, busy: 0, duplicateAcks: 0, mismatches: 0, bad: 0 };
+  readonly stats = {
+    sent: 0,
+    resends: 0,
+    busy: 0,
+    duplicateAcks: 0,
+    mismatches: 0,
+    bad: 0,
+    sendFailures: 0,
+  };
   #records: ClientRecord[];
   #next = 0;
   #pending = new Map<string, Pending>();
@@ -96,7 +108,7 @@ export class ClientSession {
   #fill(): void {
     while (this.#pending.size < this.#config.window && this.#next < this.#records.length) {
       const record = this.#records[this.#next++];
-      const now = this.#io.now();
+      const now = this.#io.clock.now();
       const pending: Pending = {
         record,
         body: encodeRequest(record),
@@ -107,7 +119,15 @@ export class ClientSession {
       };
       this.#pending.set(record.id, pending);
       this.stats.sent++;
-      this.#io.send(pending.body);
+      this.#send(pending.body);
+    }
+  }
+
+  #send(body: Uint8Array): void {
+    try {
+      this.#io.send(body);
+    } catch {
+      this.stats.sendFailures++;
     }
   }
 
@@ -122,7 +142,7 @@ export class ClientSession {
       this.#io.bad?.(error.reason);
       return;
     }
-    const now = this.#io.now();
+    const now = this.#io.clock.now();
     const pending = this.#pending.get(reply.id);
     if (reply.status === "ok") {
       const first = this.acks.get(reply.id);
@@ -161,7 +181,7 @@ export class ClientSession {
    */
   repeatAcked(): void {
     const byId = new Map(this.#records.map((r) => [r.id, r]));
-    const now = this.#io.now();
+    const now = this.#io.clock.now();
     for (const id of this.acks.keys()) {
       const record = byId.get(id)!;
       const pending: Pending = {
@@ -173,13 +193,13 @@ export class ClientSession {
         repeat: true,
       };
       this.#pending.set(id, pending);
-      this.#io.send(pending.body);
+      this.#send(pending.body);
     }
   }
 
   /** Resends records whose timeout or busy wait is over; gives up after max attempts. */
   tick(): void {
-    const now = this.#io.now();
+    const now = this.#io.clock.now();
     for (const pending of this.#pending.values()) {
       if (pending.due > now) continue;
       if (pending.attempts >= this.#config.maxAttempts) {
@@ -190,7 +210,7 @@ export class ClientSession {
       pending.attempts++;
       pending.due = now + this.#config.timeoutMs;
       this.stats.resends++;
-      this.#io.send(pending.body);
+      this.#send(pending.body);
     }
     this.#fill();
   }

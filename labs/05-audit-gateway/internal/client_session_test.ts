@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
 import { ClientSession } from "./client_session.ts";
 import { decodeRequest, encodeReply } from "./protocol.ts";
 
 function harness(n: number, window = 2) {
-  let now = 0;
+  const clock = new ManualClock();
   const sent: string[] = [];
   const bad: string[] = [];
   const records = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, record: { i } }));
   const session = new ClientSession(records, { window, timeoutMs: 100, maxAttempts: 3 }, {
     send: (body) => sent.push(decodeRequest(body).id),
-    now: () => now,
+    clock,
     bad: (reason) => bad.push(reason),
   });
-  return { session, sent, bad, advance: (ms: number) => (now += ms) };
+  return { session, sent, bad, advance: (ms: number) => clock.set(clock.now() + ms) };
 }
 
 const ok = (id: string, seq: number) => encodeReply({ id, status: "ok", seq, hash: `h${seq}` });

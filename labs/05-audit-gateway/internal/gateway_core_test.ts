@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
 import { encode } from "@lib/codec/mod.ts";
-import { GatewayCore, type GatewayIo } from "./gateway_core.ts";
+import { createMemoryLogger } from "@lib/role/mod.ts";
+import { invalidRequests } from "../testing.ts";
+import { GatewayCore } from "./gateway_core.ts";
 import {
+  decodeReply,
   decodeRequest,
   encodeRequest,
   type GatewayReply,
@@ -10,39 +14,53 @@ import {
 } from "./protocol.ts";
 
 const te = new TextEncoder();
+const td = new TextDecoder();
 const b = (s: string) => te.encode(s);
 const EMPTY = new Uint8Array(0);
+const text = (f: string | Uint8Array) => typeof f === "string" ? f : td.decode(f);
 
 function harness(overrides: Partial<ConstructorParameters<typeof GatewayCore>[0]> = {}) {
-  let now = 0;
+  const clock = new ManualClock();
+  const log = createMemoryLogger();
   const replies: { client: string; reply: GatewayReply }[] = [];
   const toWorkers: { worker: string; command: string; id?: string }[] = [];
-  const events: { event: string; fields: Record<string, unknown> }[] = [];
-  const io: GatewayIo = {
-    reply: (envelope, reply) =>
-      replies.push({ client: new TextDecoder().decode(envelope[0]), reply }),
-    toWorker: (worker, command, body) =>
-      toWorkers.push({
-        worker: new TextDecoder().decode(worker),
-        command,
-        ...(body ? { id: decodeRequest(body).id } : {}),
-      }),
-    log: (_level, event, fields) => events.push({ event, fields }),
-  };
   const core = new GatewayCore({
     maxInflight: 100,
     workerTimeoutMs: 3000,
+    recordTimeoutMs: 10_000,
+    quarantineMs: 5000,
     retryAfterMs: 20,
     recentIds: 1000,
-    now: () => now,
     ...overrides,
-  }, io);
+  }, {
+    clock,
+    log,
+    reply: (frames) =>
+      replies.push({ client: text(frames[0]), reply: decodeReply(frames.at(-1) as Uint8Array) }),
+    toWorker: (frames, worker, recordId) => {
+      const [, , command, body] = frames;
+      toWorkers.push({
+        worker: td.decode(worker),
+        command: text(command),
+        ...(body ? { id: decodeRequest(body as Uint8Array).id } : {}),
+      });
+      if (recordId !== undefined) assert.equal(recordId, decodeRequest(body as Uint8Array).id);
+    },
+  });
+  const events = {
+    filter: (pred: (e: { event: string; fields: Record<string, unknown> }) => boolean) =>
+      log.records.map((r) => ({ event: r.event, fields: r.fields })).filter(pred),
+    some: (pred: (e: { event: string; fields: Record<string, unknown> }) => boolean) =>
+      log.records.some((r) => pred({ event: r.event, fields: r.fields })),
+  };
   return {
     core,
+    clock,
+    log,
     replies,
     toWorkers,
     events,
-    advance: (ms: number) => (now += ms),
+    advance: (ms: number) => clock.set(clock.now() + ms),
     send: (client: string, id: string) =>
       core.onClient([b(client), EMPTY, encodeRequest({ id, record: { actor: client } })]),
     ready: (worker: string, capacity: number) =>
@@ -163,6 +181,7 @@ Deno.test("garbage from clients or workers is logged as bad_message and dropped"
   h.core.onClient([b("c"), b("x"), b("y")]);
   h.core.onWorker([b("w"), b("NOPE"), b("READY")]);
   h.core.onWorker([b("w"), b(WORKER_HEADER), b("READY"), b("zz")]);
+  assert.equal(h.core.stats.badMessages, 5);
   assert.equal(h.events.filter((e) => e.event === "bad_message").length, 5);
   assert.equal(h.replies.length, 0);
   // A readable id with an invalid record gets a structured `invalid` reply.
@@ -222,14 +241,14 @@ Deno.test("busy replies carry about one recent ack latency as retry_after_ms", (
 
 Deno.test("settled() resolves on the last ack, or when the last worker holding records is lost", async () => {
   const h = harness();
-  await h.core.settled(); // nothing in flight: at once
+  await h.core.whenSettled(); // nothing in flight: at once
   h.ready("w1", 2);
   h.ready("w2", 2);
   h.send("c", "a");
   h.send("c", "b");
   h.core.stopAccepting();
   let settled = false;
-  const waiting = h.core.settled().then(() => settled = true);
+  const waiting = h.core.whenSettled().then(() => settled = true);
   h.ack("w1", [okAck("a", 1)]);
   await Promise.resolve();
   assert.equal(settled, false, "settled with a record still in flight");
@@ -243,7 +262,7 @@ Deno.test("settled() resolves on the last ack, or when the last worker holding r
   g.send("c", "x");
   g.send("c", "y"); // queued: w1 is full
   let done = false;
-  const drained = g.core.settled().then(() => done = true);
+  const drained = g.core.whenSettled().then(() => done = true);
   g.advance(3001);
   g.hb("other"); // unknown worker: RESET, nothing changes
   await Promise.resolve();
@@ -251,4 +270,147 @@ Deno.test("settled() resolves on the last ack, or when the last worker holding r
   g.core.tick(); // w1 timed out
   await drained;
   assert.deepEqual([g.core.inflight, g.core.workers], [2, 0]);
+});
+
+Deno.test("issue 9 #8: only a worker the record was dispatched to can ack it", () => {
+  const h = harness();
+  h.ready("w1", 4);
+  h.ready("w2", 4);
+  h.send("c", "victim-1");
+  const holder = h.dispatchedTo("w1").length ? "w1" : "w2";
+  const other = holder === "w1" ? "w2" : "w1";
+  // An unregistered DEALER forges an ACK: ignored, bad_message, told to register.
+  h.ack("mallory", [{ id: "victim-1", seq: 999, hash: "f".repeat(64), duplicate: false }]);
+  // A registered worker that never got the record: ignored too.
+  h.ack(other, [{ id: "victim-1", seq: 998, hash: "e".repeat(64), duplicate: false }]);
+  assert.equal(h.replies.length, 0, "a forged ack reached the client");
+  assert.equal(h.core.stats.forgedAcks, 2);
+  assert.equal(h.events.filter((e) => e.event === "bad_message").length, 2);
+  assert.deepEqual(h.toWorkers.at(-1), { worker: "mallory", command: "RESET" });
+  h.ack(holder, [okAck("victim-1", 1)]);
+  assert.deepEqual(h.replies.map((r) => r.reply), [{
+    id: "victim-1",
+    status: "ok",
+    seq: 1,
+    hash: "h1",
+  }]);
+});
+
+Deno.test("issue 9 #9: a record held past the record timeout by a live worker is re-dispatched and the worker quarantined", () => {
+  const h = harness({ recordTimeoutMs: 1000, quarantineMs: 5000 });
+  h.ready("stuck", 10);
+  h.send("c", "a");
+  h.send("c", "b");
+  assert.deepEqual(h.dispatchedTo("stuck"), ["a", "b"]);
+  h.ready("good", 10);
+  for (let t = 0; t < 4; t++) {
+    h.advance(400);
+    h.hb("stuck"); // alive: heartbeats, never acks
+    h.hb("good");
+    h.core.tick();
+  }
+  assert.deepEqual(h.dispatchedTo("good"), ["a", "b"]);
+  assert.equal(h.core.stats.recordTimeouts, 2);
+  const q = h.events.filter((e) => e.event === "worker_quarantined");
+  assert.equal(q.length, 1);
+  assert.deepEqual([q[0].fields.worker, q[0].fields.records, q[0].fields.for_ms], [
+    "737475636b",
+    2,
+    5000,
+  ]);
+  // Quarantined: new records go to the good worker even when it has less free credit.
+  h.send("c", "x");
+  assert.deepEqual(h.dispatchedTo("stuck"), ["a", "b"]);
+  assert.ok(h.core.workerLoads().find((w) => w.worker === "737475636b")?.quarantined);
+  h.ack("good", [okAck("a", 1), okAck("b", 2), okAck("x", 3)]);
+  assert.equal(h.replies.length, 3);
+  // After the quarantine it is tried again.
+  h.advance(5000);
+  h.hb("stuck");
+  h.hb("good");
+  h.core.tick();
+  h.ack("good", []);
+  h.send("c", "y");
+  h.send("c", "z");
+  assert.ok(h.dispatchedTo("stuck").some((id) => id === "y" || id === "z"));
+});
+
+Deno.test("issue 9 #9: a late ack from the first holder of a re-dispatched record still counts once", () => {
+  const h = harness({ recordTimeoutMs: 1000 });
+  h.ready("slow", 1);
+  h.send("c", "a");
+  h.ready("fast", 1);
+  h.advance(1500);
+  h.hb("slow");
+  h.hb("fast");
+  h.core.tick();
+  assert.deepEqual(h.dispatchedTo("fast"), ["a"]);
+  h.ack("slow", [okAck("a", 1)]); // it was durable after all
+  h.ack("fast", [{ ...okAck("a", 1), duplicate: true }]);
+  assert.equal(h.replies.length, 1);
+  assert.equal(h.core.stats.forgedAcks, 0);
+  assert.equal(h.core.inflight, 0);
+});
+
+Deno.test("issue 9 #4: a peer that sends mostly garbage is ignored for a while; honest peers are not", () => {
+  const h = harness({ peerBudget: { maxBad: 20, penaltyMs: 5000 } });
+  h.ready("w1", 100);
+  for (let i = 0; i < 1000; i++) h.core.onClient([b("flooder"), EMPTY, new Uint8Array([0xc1])]);
+  h.send("honest", "r1");
+  assert.deepEqual(h.dispatchedTo("w1"), ["r1"]);
+  assert.equal(h.core.stats.badMessages, 20, "garbage past the budget is not even parsed");
+  assert.equal(h.core.stats.ignored, 980);
+  assert.equal(h.core.stats.throttledPeers, 1);
+  // issue 9 #18: one bad_message line, not 20.
+  assert.equal(h.events.filter((e) => e.event === "bad_message").length, 1);
+  assert.equal(h.events.filter((e) => e.event === "peer_throttled").length, 1);
+  // The throttle ends.
+  h.advance(5001);
+  h.core.onClient([b("flooder"), EMPTY, encodeRequest({ id: "now-ok", record: 1 })]);
+  assert.deepEqual(h.dispatchedTo("w1"), ["r1", "now-ok"]);
+});
+
+Deno.test("issue 9 #7, #16, #20: bad ids, __proto__, repeated keys and oversize requests are answered invalid by id", () => {
+  const h = harness();
+  h.ready("w1", 100);
+  const cases = invalidRequests();
+  for (const { name, body, reason } of cases) {
+    h.core.onClient([b("c"), EMPTY, body]);
+    const reply = h.replies.at(-1)?.reply;
+    assert.equal(reply?.status, "invalid", name);
+    assert.match((reply as { reason: string }).reason, reason, name);
+  }
+  assert.equal(h.replies.length, cases.length);
+  assert.deepEqual(h.dispatchedTo("w1"), [], "nothing invalid reached a worker");
+  // The two ids that differ only in invalid bytes were both refused: no collision.
+  assert.equal(h.core.stats.invalid, cases.length);
+});
+
+Deno.test("a REC that cannot be queued (full send queue) goes back to the queue", () => {
+  const clock = new ManualClock();
+  let full = true;
+  const sent: string[] = [];
+  const core = new GatewayCore({
+    maxInflight: 10,
+    workerTimeoutMs: 3000,
+    recordTimeoutMs: 10_000,
+    quarantineMs: 1000,
+    retryAfterMs: 20,
+    recentIds: 10,
+  }, {
+    clock,
+    log: createMemoryLogger(),
+    reply: () => {},
+    toWorker: (_frames, _worker, id) => {
+      if (id !== undefined && full) throw new Error("EAGAIN");
+      if (id !== undefined) sent.push(id);
+    },
+  });
+  core.onWorker([b("w"), b(WORKER_HEADER), b("READY"), encode({ capacity: 1 })]);
+  core.onClient([b("c"), EMPTY, encodeRequest({ id: "a", record: 1 })]);
+  assert.equal(core.stats.sendFailures, 1);
+  assert.equal(core.queued, 1);
+  full = false;
+  core.tick();
+  assert.deepEqual(sent, ["a"]);
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ClientRecord, ClientSession } from "./client_session.ts";
-import { latencySummary } from "./latency_stats.ts";
+import { latencySummary } from "@lib/async/mod.ts";
 
 /**
  * The records one simulated client sends in a round: ids `<prefix>-c<client>-r<n>`.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
 import { ClientSession } from "./client_session.ts";
 import { auditRecords, formatSummary, roundSummary } from "./load_report.ts";
 import { encodeReply } from "./protocol.ts";
@@ -16,18 +17,18 @@ Deno.test("auditRecords gives unique ids per client and round prefix", () => {
 });
 
 Deno.test("roundSummary adds up sessions, rates and latency", () => {
-  let now = 0;
+  const clock = new ManualClock();
   const sessions = [0, 1].map((c) =>
     new ClientSession(auditRecords("p", c, 2), { window: 2, timeoutMs: 1000, maxAttempts: 1 }, {
       send: () => {},
-      now: () => now,
+      clock,
     })
   );
   sessions.forEach((s) => s.start());
-  now = 10;
+  clock.set(10);
   sessions[0].onReply(encodeReply({ id: "p-c0-r0", status: "ok", seq: 1, hash: "h" }));
   sessions[0].onReply(encodeReply({ id: "p-c0-r1", status: "busy", retry_after_ms: 5 }));
-  now = 20;
+  clock.set(20);
   sessions[1].onReply(encodeReply({ id: "p-c1-r0", status: "ok", seq: 2, hash: "h" }));
   const summary = roundSummary(1, sessions, 2, 500);
   assert.deepEqual(

@@ -30,6 +30,7 @@
  */
 import { BadMessageError, decode, encode, s } from "@lib/codec/mod.ts";
 import { canonicalJson, type JsonValue } from "./canonical_json.ts";
+import { checkStrictMsgpack } from "./strict_msgpack.ts";
 
 /** First frame of every gateway ↔ worker message (protocol name + version). */
 export const WORKER_HEADER = "AUDW01";
@@ -147,24 +148,41 @@ export interface ClientEnvelope {
  * ```
  */
 export function splitClientFrames(frames: readonly Uint8Array[]): ClientEnvelope {
+  const parts = clientParts(frames);
+  if (parts === undefined) bad(clientShapeReason(frames));
+  return parts!;
+}
+
+/**
+ * {@link splitClientFrames} without throwing: undefined for any other shape (the hot path
+ * of a gateway under a garbage flood does not pay for an exception).
+ *
+ * @example
+ * ```ts
+ * const parts = clientParts(frames) ?? drop(clientShapeReason(frames));
+ * ```
+ */
+export function clientParts(frames: readonly Uint8Array[]): ClientEnvelope | undefined {
   if (frames.length === 3 && frames[1].length === 0) {
-    const body = frames[2];
-    if (body.length > MAX_REQUEST_BYTES) {
-      bad(`request: expected at most ${MAX_REQUEST_BYTES} bytes, got ${body.length}`);
-    }
-    return { envelope: [frames[0], frames[1]], body };
+    return { envelope: [frames[0], frames[1]], body: frames[2] };
   }
   if (frames.length === 2 && frames[1].length > 0) {
-    const body = frames[1];
-    if (body.length > MAX_REQUEST_BYTES) {
-      bad(`request: expected at most ${MAX_REQUEST_BYTES} bytes, got ${body.length}`);
-    }
-    return { envelope: [frames[0]], body };
+    return { envelope: [frames[0]], body: frames[1] };
   }
-  return bad(
-    `expected frames [route, '', body] or [route, body], got ${frames.length} frames` +
-      (frames.length === 3 ? " with a non-empty delimiter" : ""),
-  );
+  return undefined;
+}
+
+/**
+ * Why frames are not a client request (for `bad_message`).
+ *
+ * @example
+ * ```ts
+ * clientShapeReason([new Uint8Array(1)]); // "expected frames [route, '', body] or [route, body], got 1 frames"
+ * ```
+ */
+export function clientShapeReason(frames: readonly Uint8Array[]): string {
+  return `expected frames [route, '', body] or [route, body], got ${frames.length} frames` +
+    (frames.length === 3 ? " with a non-empty delimiter" : "");
 }
 
 /**
@@ -186,9 +204,52 @@ export class InvalidRequestError extends BadMessageError {
   }
 }
 
+/** What {@link parseRequest} found: the request, or why not (with the id when readable). */
+export type RequestCheck =
+  | { ok: true; request: AuditRequest }
+  | { ok: false; reason: string; id?: string };
+
 /**
- * Decodes and checks a request body. Throws BadMessageError; an InvalidRequestError (with
- * `id`) when the id was readable.
+ * Checks a request body without throwing: at most {@link MAX_REQUEST_BYTES}, strict
+ * msgpack (valid UTF-8 strings, string map keys, no repeated key, no `__proto__`; see
+ * `strict_msgpack.ts`), the `{id, record}` shape, an id of 1..{@link MAX_ID_LENGTH}
+ * characters and a record that is plain JSON. A refusal carries the `id` whenever the
+ * top-level id string could be read (so the gateway can answer `invalid`).
+ *
+ * @example
+ * ```ts
+ * const check = parseRequest(encodeRequest({ id: "r1", record: { actor: "alice" } }));
+ * if (check.ok) console.log(check.request.id);
+ * ```
+ */
+export function parseRequest(body: Uint8Array): RequestCheck {
+  const strict = checkStrictMsgpack(body);
+  const refuse = (reason: string, id = strict.id): RequestCheck =>
+    id === undefined ? { ok: false, reason } : { ok: false, reason, id };
+  if (body.length > MAX_REQUEST_BYTES) {
+    return refuse(`request: expected at most ${MAX_REQUEST_BYTES} bytes, got ${body.length}`);
+  }
+  if (strict.reason !== undefined) return refuse(strict.reason);
+  let req: { id: string; record: unknown };
+  try {
+    req = decode(body, RequestSchema);
+  } catch (error) {
+    return refuse((error as BadMessageError).reason ?? String(error));
+  }
+  if (req.id.length < 1 || req.id.length > MAX_ID_LENGTH) {
+    return refuse(`id: expected 1..${MAX_ID_LENGTH} characters, got ${req.id.length}`, req.id);
+  }
+  try {
+    canonicalJson(req.record, "record");
+  } catch (error) {
+    return refuse((error as Error).message, req.id);
+  }
+  return { ok: true, request: { id: req.id, record: req.record as JsonValue } };
+}
+
+/**
+ * Decodes and checks a request body ({@link parseRequest}). Throws BadMessageError; an
+ * InvalidRequestError (with `id`) when the id was readable.
  *
  * @example
  * ```ts
@@ -196,16 +257,10 @@ export class InvalidRequestError extends BadMessageError {
  * ```
  */
 export function decodeRequest(body: Uint8Array): AuditRequest {
-  const req = decode(body, RequestSchema);
-  if (req.id.length < 1 || req.id.length > MAX_ID_LENGTH) {
-    bad(`id: expected 1..${MAX_ID_LENGTH} characters, got ${req.id.length}`);
-  }
-  try {
-    canonicalJson(req.record, "record");
-  } catch (error) {
-    throw new InvalidRequestError(req.id, (error as Error).message);
-  }
-  return { id: req.id, record: req.record as JsonValue };
+  const check = parseRequest(body);
+  if (check.ok) return check.request;
+  if (check.id !== undefined) throw new InvalidRequestError(check.id, check.reason);
+  throw new BadMessageError(check.reason);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   gatewayFrames,
   InvalidRequestError,
   MAX_REQUEST_BYTES,
+  parseRequest,
   splitClientFrames,
   WORKER_HEADER,
   workerFrames,
@@ -27,10 +28,16 @@ Deno.test("client frames: REQ-style [route, '', body] and bare [route, body] kee
   assert.equal(splitClientFrames([b("c"), body]).envelope.length, 1);
   assert.throws(() => splitClientFrames([b("c")]), /got 1 frames/);
   assert.throws(() => splitClientFrames([b("c"), b("x"), body]), /non-empty delimiter/);
-  assert.throws(
-    () => splitClientFrames([b("c"), EMPTY, new Uint8Array(MAX_REQUEST_BYTES + 1)]),
-    BadMessageError,
-  );
+  // Size is the request's business (issue 9 #20: answered `invalid` when the id is readable).
+  const big = encode({ id: "big", record: "x".repeat(MAX_REQUEST_BYTES) });
+  assert.equal(splitClientFrames([b("c"), EMPTY, big]).body, big);
+  const check = parseRequest(big);
+  assert.deepEqual(check, {
+    ok: false,
+    reason: `request: expected at most ${MAX_REQUEST_BYTES} bytes, got ${big.length}`,
+    id: "big",
+  });
+  assert.throws(() => decodeRequest(new Uint8Array(MAX_REQUEST_BYTES + 1)), BadMessageError);
 });
 
 Deno.test("requests: the id must be 1..128 chars and the record plain JSON; a readable id is kept", () => {

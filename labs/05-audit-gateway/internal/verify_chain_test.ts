@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { JsonValue } from "./canonical_json.ts";
 import { formatEntry, GENESIS_HASH, makeEntry } from "./hash_chain.ts";
 import { verifyChain, verifyChainFile } from "./verify_chain.ts";
 
@@ -64,4 +65,50 @@ Deno.test("verifyChainFile streams a file and agrees with verifyChain", async ()
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("issue 9 #17: verify sees mutations that keep the values (the stored bytes must be canonical)", () => {
+  const lines: string[] = [];
+  let prev = GENESIS_HASH;
+  const records: JsonValue[] = [{ big: 1e21 }, { small: 1.5e-7 }, { ctl: "a\u001fb" }];
+  records.forEach((record, i) => {
+    const entry = makeEntry(prev, i + 1, `id-${i + 1}`, 1000, record);
+    prev = entry.hash;
+    lines.push(formatEntry(entry));
+  });
+  const text = lines.join("");
+  assert.equal(verifyChain(text).ok, true);
+  for (
+    const [from, to, seq] of [
+      ["1e+21", "1E+21", 1],
+      ["1.5e-7", "1.5E-7", 2],
+      ["\\u001f", "\\u001F", 3],
+      ['"seq":2,"id"', '"seq":2, "id"', 2],
+    ] as const
+  ) {
+    assert.ok(text.includes(from), from);
+    const report = verifyChain(text.replace(from, to));
+    assert.equal(report.ok, false, `${from} -> ${to} went unseen`);
+    assert.equal(report.fault?.seq, seq);
+    assert.match(report.fault!.reason, /not in canonical form/);
+  }
+});
+
+Deno.test("issue 9 #6: a whole entry without its newline is a fault; a partial line is a torn tail", () => {
+  const lines = chain(3);
+  const cut = lines.join("").slice(0, -1);
+  const report = verifyChain(cut + " ");
+  assert.deepEqual([report.ok, report.fault?.seq], [false, 3]);
+  assert.match(report.fault!.reason, /without its terminating newline/);
+  assert.equal(verifyChain(cut.slice(0, -10)).ok, true);
+  // With the index's word: fewer intact entries than committed fails, naming the first.
+  const head = verifyChain(lines.join("")).head;
+  const short = verifyChain(lines.slice(0, 2).join(""), { seq: 3, head });
+  assert.deepEqual([short.ok, short.fault?.seq], [false, 3]);
+  assert.match(short.fault!.reason, /index says 3 entries were committed/);
+  assert.equal(verifyChain(lines.join(""), { seq: 3, head }).ok, true);
+  assert.match(
+    verifyChain(lines.join(""), { seq: 3, head: "0".repeat(64) }).fault!.reason,
+    /differs from the committed one/,
+  );
 });

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
+import { createMemoryLogger } from "@lib/role/mod.ts";
+import { waitFor } from "@lib/testing/mod.ts";
 import { decode, encode, s } from "@lib/codec/mod.ts";
 import type { StoredAck, StoreItem } from "./chain_store.ts";
 import { encodeRequest, WORKER_HEADER } from "./protocol.ts";
@@ -7,7 +10,7 @@ import { WorkerSession } from "./worker_session.ts";
 const te = new TextEncoder();
 
 function harness(config: Partial<ConstructorParameters<typeof WorkerSession>[0]> = {}) {
-  let now = 0;
+  const clock = new ManualClock();
   const sent: { command: string; body?: unknown }[] = [];
   const batches: StoreItem[][] = [];
   let seq = 0;
@@ -19,6 +22,8 @@ function harness(config: Partial<ConstructorParameters<typeof WorkerSession>[0]>
     delayMs: 0,
     ...config,
   }, {
+    clock,
+    log: createMemoryLogger(),
     send: (frames) => {
       const [header, command, body] = frames;
       assert.equal(header, WORKER_HEADER);
@@ -38,9 +43,6 @@ function harness(config: Partial<ConstructorParameters<typeof WorkerSession>[0]>
         })),
       );
     },
-    log: () => {},
-    sleep: () => Promise.resolve(),
-    now: () => now,
   });
   const rec = (id: string) =>
     session.onMessage([
@@ -49,12 +51,11 @@ function harness(config: Partial<ConstructorParameters<typeof WorkerSession>[0]>
       encodeRequest({ id, record: { id } }),
     ]);
   const cmd = (c: string) => session.onMessage([te.encode(WORKER_HEADER), te.encode(c)]);
-  return { session, sent, batches, rec, cmd, advance: (ms: number) => (now += ms) };
+  return { session, sent, batches, rec, cmd, advance: (ms: number) => clock.set(clock.now() + ms) };
 }
 
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 0));
-  assert.ok(cond(), "condition not reached");
+  await waitFor("the session to get there", cond, { timeoutMs: 5000, intervalMs: 1 });
 }
 
 Deno.test("worker registers with its credit, stores in batches and acks each record", async () => {
@@ -62,7 +63,7 @@ Deno.test("worker registers with its credit, stores in batches and acks each rec
   h.session.start();
   assert.deepEqual(h.sent[0], { command: "READY", body: { capacity: 4 } });
   const ac = new AbortController();
-  const running = h.session.run(ac.signal, 100);
+  const running = h.session.run(ac.signal).then(() => h.session.finish(100));
   for (const id of ["a", "b", "c", "d"]) h.rec(id);
   await until(() => h.sent.filter((m) => m.command === "ACK").length >= 2);
   assert.deepEqual(h.batches.map((b) => b.map((i) => i.id)), [["a", "b", "c"], ["d"]]);
@@ -101,7 +102,7 @@ Deno.test("on stop the worker says BYE, then stores what arrived before BYE_OK",
   const h = harness();
   const ac = new AbortController();
   ac.abort();
-  const running = h.session.run(ac.signal, 5000);
+  const running = h.session.run(ac.signal).then(() => h.session.finish(5000));
   await until(() => h.sent.at(-1)?.command === "BYE");
   h.rec("late"); // sent by the gateway before it saw BYE
   h.cmd("BYE_OK");

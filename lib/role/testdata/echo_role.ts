@@ -18,6 +18,7 @@ interface Options {
   exitCode: number;
   exitAfter?: number;
   hangCleanup: boolean;
+  slowCleanup?: number;
   min: number;
   max: number;
 }
@@ -38,6 +39,7 @@ await runRole<Options>({
       .option("--exit-code <n>", "exit code when run returns", int({ min: 0, max: 125 }), 0)
       .option("--exit-after <ms>", "return from run after ms", int({ min: 0 }))
       .option("--hang-cleanup", "a deferred cleanup that never finishes", false)
+      .option("--slow-cleanup <ms>", "a deferred cleanup that takes ms", int({ min: 0 }))
       .option("--min <n>", "lower bound", int(), 0)
       .option("--max <n>", "upper bound", int(), 10),
   commands: {
@@ -66,6 +68,10 @@ await runRole<Options>({
     addShutdownHook(() => ctx.log.info("hook_ran"));
     ctx.defer(() => ctx.log.info("cleanup_ran", { order: 1 }));
     ctx.defer(() => ctx.log.info("cleanup_ran", { order: 2 }));
+    if (options.slowCleanup !== undefined) {
+      const ms = options.slowCleanup;
+      ctx.defer(() => new Promise((resolve) => setTimeout(resolve, ms)));
+    }
     if (options.hangCleanup) {
       ctx.defer(() => {
         ctx.log.info("cleanup_hanging");

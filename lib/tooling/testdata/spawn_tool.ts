@@ -1,4 +1,5 @@
 // Test helper: runs a tooling script as its own process and collects its output lines.
+import { waitFor } from "@lib/testing/mod.ts";
 import { forEachLine } from "../lines.ts";
 
 export const TOOLING = new URL("..", import.meta.url).pathname;
@@ -7,8 +8,8 @@ export const FIXTURE_LABS = new URL("./labs", import.meta.url).pathname;
 export interface ToolProcess extends AsyncDisposable {
   lines: string[];
   child: Deno.ChildProcess;
-  /** Waits until a line matches, or throws with the output so far after `timeout` ms. */
-  waitFor(pred: (line: string) => boolean, timeout?: number): Promise<string>;
+  /** Waits until a line matches, or throws with the output so far after `timeoutMs` ms. */
+  waitForLine(pred: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Waits for the exit; resolves with the status once all output was read. */
   done(): Promise<Deno.CommandStatus>;
 }
@@ -30,45 +31,26 @@ export function spawnTool(
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  const push = (line: string) => {
-    lines.push(line);
-    for (const w of waiters) w();
-  };
-  const output = Promise.all([forEachLine(child.stdout, push), forEachLine(child.stderr, push)]);
+  let exited = false;
+  const output = Promise.all([
+    forEachLine(child.stdout, (line) => lines.push(line)),
+    forEachLine(child.stderr, (line) => lines.push(line)),
+  ]);
   const status = child.status;
+  status.then(() => output).then(() => exited = true);
   const proc: ToolProcess = {
     lines,
     child,
-    waitFor(pred, timeout = 15_000) {
-      const found = lines.find(pred);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const check = () => {
+    async waitForLine(pred, timeoutMs = 15_000) {
+      try {
+        return await waitFor("a matching line", () => {
           const line = lines.find(pred);
-          if (line === undefined) return;
-          cleanup();
-          resolve(line);
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no matching line within ${timeout} ms; output:\n${lines.join("\n")}`));
-        }, timeout);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        status.then(() => output).then(() => {
-          if (!waiters.has(check)) return;
-          cleanup();
-          const line = lines.find(pred);
-          if (line !== undefined) resolve(line);
-          else {reject(
-              new Error(`process exited without a matching line; output:\n${lines.join("\n")}`),
-            );}
-        });
-      });
+          if (line !== undefined) return line;
+          if (exited) throw new Error("the process exited without a matching line");
+        }, { timeoutMs });
+      } catch (error) {
+        throw new Error(`${(error as Error).message}; output:\n${lines.join("\n")}`);
+      }
     },
     async done() {
       const s = await status;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
 
 static void *(*ctx_new)(void);
 static void *(*socket_)(void *, int);
@@ -22,6 +24,16 @@ static int (*msg_init)(void *);
 static int (*msg_recv)(void *, void *, int);
 static int (*msg_close)(void *);
 
+static double cpu_ms(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+static long max_rss_kb(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
 static double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -46,33 +58,39 @@ int main(int argc, char **argv) {
   void *ctx = ctx_new();
   char endpoint[256];
   size_t len = sizeof endpoint;
-  if (!strcmp(mode, "pull")) { /* pull <size> <count> */
+  if (!strcmp(mode, "pull")) { /* pull <size> <count> [bind endpoint] */
     size_t size = atol(argv[3]); long count = atol(argv[4]);
     void *s = socket_(ctx, 7);
-    bind_(s, "tcp://127.0.0.1:*");
+    int hwm = 10000;
+    setsockopt_(s, 24, &hwm, sizeof hwm);
+    bind_(s, argc > 5 ? argv[5] : "tcp://127.0.0.1:*");
     getsockopt_(s, 32, endpoint, &len);
     printf("{\"endpoint\":\"%s\"}\n", endpoint); fflush(stdout);
     unsigned char msg[64];
-    double start = 0;
+    double start = 0, cpu0 = 0;
     for (long i = 0; i < count; i++) {
       msg_init(msg);
       int n = msg_recv(msg, s, 0);
       if (n != (int)size) { fprintf(stderr, "bad size %d\n", n); return 1; }
       msg_close(msg);
-      if (i == 0) start = now_ms();
+      if (i == 0) { start = now_ms(); cpu0 = cpu_ms(); }
     }
-    printf("{\"elapsedMs\":%f}\n", now_ms() - start);
-    close_(s);
+    printf("{\"elapsedMs\":%f,\"cpuMs\":%f,\"maxRssKb\":%ld}\n", now_ms() - start, cpu_ms() - cpu0, max_rss_kb());
+    fflush(stdout);
+    for (;;) pause(); /* the bench reads our CPU and kills us */
   } else if (!strcmp(mode, "push")) { /* push <endpoint> <size> <count> */
     size_t size = atol(argv[4]); long count = atol(argv[5]);
     void *s = socket_(ctx, 8);
+    int hwm = 10000;
+    setsockopt_(s, 23, &hwm, sizeof hwm);
     connect_(s, argv[3]);
     char *buf = calloc(1, size ? size : 1);
+    printf("{\"cpuMs\":%f}\n", cpu_ms()); fflush(stdout);
     for (long i = 0; i < count; i++) send_(s, buf, size, 0);
-    close_(s);
-  } else if (!strcmp(mode, "rep")) {
+    for (;;) pause(); /* stay until the bench has the receiver's figure and kills us */
+  } else if (!strcmp(mode, "rep")) { /* rep [bind endpoint] */
     void *s = socket_(ctx, 4);
-    bind_(s, "tcp://127.0.0.1:*");
+    bind_(s, argc > 3 ? argv[3] : "tcp://127.0.0.1:*");
     getsockopt_(s, 32, endpoint, &len);
     printf("{\"endpoint\":\"%s\"}\n", endpoint); fflush(stdout);
     char buf[256];

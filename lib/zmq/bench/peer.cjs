@@ -3,34 +3,48 @@
 const path = require("node:path");
 const zmq = require(path.resolve(__dirname, "../../../node_modules/zeromq"));
 const out = (v) => process.stdout.write(JSON.stringify(v) + "\n");
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 async function main() {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === "pull") {
     const [size, count] = args.map(Number);
     const pull = new zmq.Pull({ receiveHighWaterMark: 10000 });
-    await pull.bind("tcp://127.0.0.1:*");
+    await pull.bind(args[2] || "tcp://127.0.0.1:*");
     out({ endpoint: pull.lastEndpoint });
     let start = 0;
+    let cpu0 = 0;
     for (let i = 0; i < count; i++) {
       const [msg] = await pull.receive();
       if (msg.length !== size) throw new Error(`expected ${size} bytes, got ${msg.length}`);
-      if (i === 0) start = performance.now();
+      if (i === 0) {
+        start = performance.now();
+        cpu0 = cpuMs();
+      }
     }
-    out({ elapsedMs: performance.now() - start });
-    pull.close();
+    out({
+      elapsedMs: performance.now() - start,
+      cpuMs: cpuMs() - cpu0,
+      maxRssKb: process.resourceUsage().maxRSS,
+    });
+    // Stay alive: the bench reads our CPU, then kills us.
+    await new Promise(() => setInterval(() => {}, 1000));
   } else if (mode === "push") {
     const [endpoint, size, count] = [args[0], Number(args[1]), Number(args[2])];
     const push = new zmq.Push({ sendHighWaterMark: 10000, linger: -1 });
     push.connect(endpoint);
     const frame = Buffer.alloc(size);
+    out({ cpuMs: cpuMs() });
     for (let i = 0; i < count; i++) await push.send(frame);
     // Stay alive until the bench has the receiver's figure and kills us: exiting now would
     // drop what is still queued in libzmq.
     await new Promise(() => setInterval(() => {}, 1000));
   } else if (mode === "rep") {
     const rep = new zmq.Reply();
-    await rep.bind("tcp://127.0.0.1:*");
+    await rep.bind(args[0] || "tcp://127.0.0.1:*");
     out({ endpoint: rep.lastEndpoint });
     for await (const [msg] of rep) {
       await rep.send(msg);
