@@ -54,7 +54,11 @@ const alpha = {
   ],
   demo: [
     { role: "alpha_server", args: ["--bind", "tcp://127.0.0.1:5501"] },
-    { role: "client", args: ["--connect", "tcp://127.0.0.1:5501"], instances: 2 },
+    {
+      role: "client",
+      args: ["--connect", "tcp://127.0.0.1:5501", "--out", "{run_dir}/c.txt"],
+      instances: 2,
+    },
   ],
   bench: null,
 };
@@ -165,6 +169,17 @@ Deno.test("sync generates .vscode launch (one config per role) and tasks", async
       launch.configurations.map((c: { attachSimplePort: number }) => c.attachSimplePort),
       [9230, 9231, 9232],
     );
+    // The runner's per-run {run_dir}: a fixed folder when debugging, made by a pre-launch task.
+    const client = launch.configurations[1];
+    assert.deepEqual(client.args, [
+      "--connect",
+      "tcp://127.0.0.1:5501",
+      "--out",
+      "${workspaceFolder}/dist/run/lab01/c.txt",
+    ]);
+    assert.equal(client.env.LAB_RUN_DIR, "${workspaceFolder}/dist/run/lab01");
+    assert.equal(client.preLaunchTask, "lab01: run dir");
+    assert.equal(launch.configurations[2].preLaunchTask, undefined);
     const tasks = JSON.parse(await Deno.readTextFile(`${root}/.vscode/tasks.json`));
     const byLabel = new Map(
       tasks.tasks.map((t: { label: string; command: string }) => [t.label, t.command]),
@@ -173,6 +188,8 @@ Deno.test("sync generates .vscode launch (one config per role) and tasks", async
     assert.equal(byLabel.get("lab01: run"), "deno task lab01");
     assert.equal(byLabel.get("lab01: test"), "deno task test:lab01");
     assert.equal(byLabel.get("lab05: build"), "deno task build 05");
+    assert.match(byLabel.get("lab01: run dir") as string, /Deno\.mkdirSync\('dist\/run\/lab01'/);
+    assert.equal(byLabel.get("lab05: run dir"), undefined);
   });
 });
 

@@ -51,7 +51,7 @@ export {
   type DedupWindowOptions,
   type DedupWindowStats,
 } from "./dedup_window.ts";
-export { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
+export { RecentIds, type RecentIdsOptions, RecentMap } from "./recent_ids.ts";
 export {
   ParanoidPirateWorker,
   type ParanoidPirateWorkerOptions,
@@ -86,3 +86,26 @@ export {
   type SequenceTrackerOptions,
   type SequenceVerdict,
 } from "./sequence_tracker.ts";
+export {
+  BINARY_STAR_TABLE,
+  BinaryStar,
+  type BinaryStarAction,
+  type BinaryStarChange,
+  type BinaryStarEvent,
+  type BinaryStarOptions,
+  type BinaryStarState,
+  type BinaryStarStats,
+  decodeBeacon,
+  encodeBeacon,
+  PEER_EXPIRED,
+} from "./binary_star.ts";
+export {
+  type BreakerAction,
+  type BreakerChange,
+  type BreakerEvent,
+  type BreakerState,
+  CIRCUIT_BREAKER_TABLE,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitBreakerStats,
+} from "./circuit_breaker.ts";

@@ -123,6 +123,7 @@ export class ParanoidPirateWorker implements Pattern<PirateWorkerStats> {
   #state: PirateWorkerState = "idle";
   #stopped = false;
   #lastHeard = 0;
+  #lastTick: number | null = null;
   #nextBeat = 0;
   #reconnectAt = 0;
   #stats: PirateWorkerStats = {
@@ -245,6 +246,14 @@ export class ParanoidPirateWorker implements Pattern<PirateWorkerStats> {
       return;
     }
     if (this.#state !== "connected") return;
+    // A tick that comes more than an interval late means this process was not running (stopped,
+    // swapped, a starved CPU): messages may be waiting unread. Give the socket loop one
+    // interval to read them before blaming the broker.
+    const last = this.#lastTick;
+    this.#lastTick = now;
+    if (last !== null && now - last > this.#intervalMs) {
+      this.#lastHeard = Math.max(this.#lastHeard, now - this.silenceMs + this.#intervalMs);
+    }
     if (now - this.#lastHeard >= this.silenceMs) {
       const retryMs = this.#backoff.next();
       this.#stats.brokerLost++;
@@ -280,6 +289,7 @@ export class ParanoidPirateWorker implements Pattern<PirateWorkerStats> {
     this.#stats.sessions++;
     // A fresh session: what was in hand was for the old one (its reply may still be sent).
     this.#lastHeard = now;
+    this.#lastTick = null;
     this.#nextBeat = now + this.#intervalMs;
     this.#send([this.#ready]);
     if (this.#heartbeatOnConnect) this.#beat();

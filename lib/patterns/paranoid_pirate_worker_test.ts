@@ -209,3 +209,27 @@ Deno.test("ParanoidPirateWorker: rejects bad options with expected vs got", () =
     /expected liveness >= 1, got 0/,
   );
 });
+
+Deno.test("ParanoidPirateWorker: after this process stalled (a late tick), the broker gets one more interval", () => {
+  const t = setup();
+  t.worker.start();
+  run(t, 500, () => true);
+  // The worker was not running for 10 s: the broker's heartbeats are waiting unread.
+  t.clock.set(10_500);
+  t.worker.tick(t.clock.now());
+  assert.equal(t.worker.state, "connected", "not lost by its own stall");
+  t.worker.receive([f("\x02")]); // read right after
+  run(t, 2900);
+  assert.equal(t.worker.state, "connected");
+  // A broker that is really gone is still declared dead, one interval after the stall.
+  const u = setup();
+  u.worker.start();
+  run(u, 500);
+  u.clock.set(10_500);
+  u.worker.tick(u.clock.now());
+  assert.equal(u.worker.state, "connected");
+  run(u, 900);
+  assert.equal(u.worker.state, "connected");
+  run(u, 100);
+  assert.equal(u.worker.state, "waiting");
+});

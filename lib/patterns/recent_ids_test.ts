@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RecentIds } from "./recent_ids.ts";
+import { RecentIds, RecentMap } from "./recent_ids.ts";
 
 Deno.test("RecentIds: has/add, oldest forgotten first, re-adding does not refresh", () => {
   const ids = new RecentIds<string>({ maxSize: 3 });
@@ -28,4 +28,20 @@ Deno.test("RecentIds: the size never exceeds maxSize over many ids", () => {
 
 Deno.test("RecentIds: rejects a size below 1", () => {
   assert.throws(() => new RecentIds({ maxSize: 0 }), /expected an integer >= 1, got 0/);
+});
+
+Deno.test("RecentMap keeps values, evicts the oldest insertion, and 0 keeps nothing", () => {
+  const acks = new RecentMap<string, { seq: number }>({ maxSize: 2 });
+  assert.equal(acks.set("a", { seq: 1 }), true);
+  acks.set("b", { seq: 2 });
+  assert.equal(acks.set("a", { seq: 9 }), false); // updated, not refreshed
+  assert.deepEqual(acks.get("a"), { seq: 9 });
+  acks.set("c", { seq: 3 });
+  assert.equal(acks.get("a"), undefined);
+  assert.deepEqual(acks.get("c"), { seq: 3 });
+  assert.deepEqual(acks.stats(), { size: 2, max_size: 2, evicted: 1 });
+  const none = new RecentMap<string, number>({ maxSize: 0 });
+  none.set("x", 1);
+  assert.equal(none.size, 0);
+  assert.throws(() => new RecentMap({ maxSize: -1 }), /expected an integer >= 0, got -1/);
 });

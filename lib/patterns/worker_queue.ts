@@ -137,6 +137,7 @@ export class WorkerQueue<K, J = string, D = undefined> {
   #ready = new Map<K, true>();
   #quarantined = new Set<K>();
   #nextBeat: number;
+  #lastTick: number | null = null;
   #counts = { joined: 0, refused: 0, expired: 0, quarantines: 0, releasedFromQuarantine: 0 };
 
   constructor(options: WorkerQueueOptions) {
@@ -309,10 +310,21 @@ export class WorkerQueue<K, J = string, D = undefined> {
   /**
    * Time-driven work: removes heartbeating workers silent for `liveness` intervals and
    * workers past a job deadline (returned with their jobs, to requeue), and puts workers
-   * whose quarantine ended back in the ready list.
+   * whose quarantine ended back in the ready list. Call it more often than the heartbeat
+   * interval: a call more than an interval after the previous one is taken as this process
+   * having stalled, and gives every worker one more interval.
    */
   tick(now: number): Expired<K, J, D>[] {
     const silence = this.#intervalMs * this.#liveness;
+    // A tick more than an interval late means this process was not running: heartbeats may be
+    // waiting unread. Every worker gets one more interval before its silence counts.
+    const last = this.#lastTick;
+    this.#lastTick = now;
+    if (last !== null && now - last > this.#intervalMs) {
+      for (const worker of this.#workers.values()) {
+        worker.lastSeen = Math.max(worker.lastSeen, now - silence + this.#intervalMs);
+      }
+    }
     const expired: Expired<K, J, D>[] = [];
     for (const worker of this.#workers.values()) {
       let reason: Expired<K, J, D>["reason"] | null = null;

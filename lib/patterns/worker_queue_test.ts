@@ -13,6 +13,16 @@ function queue(options: Partial<WorkerQueueOptions> = {}) {
   return { clock, q };
 }
 
+/** Ticks every 100 ms until `until` (as a role's timer does), collecting expiries. */
+function tickTo(t: ReturnType<typeof queue>, until: number) {
+  const expired = [];
+  while (t.clock.now() < until) {
+    t.clock.set(Math.min(until, t.clock.now() + 100));
+    expired.push(...t.q.tick(t.clock.now()));
+  }
+  return expired;
+}
+
 Deno.test("WorkerQueue hands out the longest-idle worker first (LRU) and never duplicates one", () => {
   const { q } = queue();
   assert.equal(q.ready("w1").outcome, "joined");
@@ -46,18 +56,16 @@ Deno.test("WorkerQueue is bounded: a worker beyond maxWorkers is refused", () =>
 });
 
 Deno.test("WorkerQueue: a heartbeating worker expires after liveness silent intervals; its jobs come back", () => {
-  const { clock, q } = queue();
+  const t = queue();
+  const { q } = t;
   q.ready("hb", 7);
   q.ready("req"); // never heartbeats: only job deadlines apply to it
   q.heard("hb", { heartbeat: true });
   q.assign(q.next()!, "j1");
-  clock.set(2999);
-  assert.deepEqual(q.tick(clock.now()), []);
+  assert.deepEqual(tickTo(t, 2999), []);
   q.heard("hb"); // any message counts
-  clock.set(5998);
-  assert.deepEqual(q.tick(clock.now()), []);
-  clock.set(5999);
-  const expired = q.tick(clock.now());
+  assert.deepEqual(tickTo(t, 5998), []);
+  const expired = tickTo(t, 5999);
   assert.equal(expired.length, 1);
   assert.equal(expired[0].reason, "heartbeat_expired");
   assert.equal(expired[0].worker.key, "hb");
@@ -67,6 +75,28 @@ Deno.test("WorkerQueue: a heartbeating worker expires after liveness silent inte
   assert.equal(q.has("req"), true);
   assert.equal(q.heard("hb"), false);
   assert.equal(q.stats().expired, 1);
+});
+
+Deno.test("WorkerQueue: after this process stalled (a late tick), workers get one more interval before their silence counts", () => {
+  const t = queue();
+  const { clock, q } = t;
+  q.ready("hb");
+  q.heard("hb", { heartbeat: true });
+  tickTo(t, 500);
+  // The broker itself was not running for 5 s: the worker's heartbeats may be unread.
+  clock.set(5500);
+  assert.deepEqual(q.tick(clock.now()), [], "not expired by the broker's own stall");
+  q.heard("hb"); // the queued heartbeats are read right after
+  assert.deepEqual(tickTo(t, 8400), []);
+  // Truly silent: it expires one interval after the stall at the latest.
+  const t2 = queue();
+  t2.q.ready("hb");
+  t2.q.heard("hb", { heartbeat: true });
+  tickTo(t2, 500);
+  t2.clock.set(5500);
+  assert.deepEqual(t2.q.tick(t2.clock.now()), []);
+  assert.deepEqual(tickTo(t2, 6400), []);
+  assert.equal(tickTo(t2, 6500).length, 1);
 });
 
 Deno.test("WorkerQueue: a job held past the job timeout kills its worker (REQ workers too)", () => {

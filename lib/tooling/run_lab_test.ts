@@ -264,52 +264,61 @@ function hasTmux(): boolean {
   }
 }
 
-Deno.test({
-  name: "Ctrl+C in a terminal: the roles get SIGINT once (not a second signal) and stop cleanly",
-  ignore: !hasTmux(),
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const session = `run-lab-test-${Deno.pid}`;
-    const out = `${dir}/out.txt`;
-    const read = async () => {
+for (const how of ["Ctrl+C", "kill -INT <runner>"] as const) {
+  Deno.test({
+    name: `${how} in a terminal: the roles get SIGINT once (not a second signal) and stop cleanly`,
+    ignore: !hasTmux(),
+    async fn() {
+      const dir = await Deno.makeTempDir();
+      const session = `run-lab-test-${Deno.pid}-${how === "Ctrl+C" ? "keys" : "kill"}`;
+      const out = `${dir}/out.txt`;
+      const read = async () => {
+        try {
+          return await Deno.readTextFile(out);
+        } catch {
+          return "";
+        }
+      };
+      const waitForText = async (pred: (text: string) => boolean, what: string) => {
+        try {
+          await waitFor(what, async () => pred(await read()), {
+            timeoutMs: 20_000,
+            intervalMs: 50,
+          });
+        } catch (error) {
+          throw new Error(`${(error as Error).message}:\n${await read()}`);
+        }
+      };
+      const tmux = (...args: string[]) => new Deno.Command("tmux", { args }).output();
       try {
-        return await Deno.readTextFile(out);
-      } catch {
-        return "";
+        // stdin stays the terminal; `exec` keeps the pid written to the pid file.
+        const command = `NO_COLOR=1 sh -c 'echo $$ > "${dir}/pid"; exec "${Deno.execPath()}" ` +
+          `run -A "${TOOLING}/run_lab.ts" 91 --labs-dir "${FIXTURE_LABS}" --grace 20s' ` +
+          `> '${out}' 2>&1; echo EXIT=$? >> '${out}'; sleep 60`;
+        assert.ok(
+          (await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command))
+            .success,
+        );
+        await waitForText(
+          (t) =>
+            ["ticker#1", "ticker#2", "other"].every((l) =>
+              new RegExp(`^${l} +\\| (tk|ot) tick 1$`, "m").test(t)
+            ),
+          "ticks",
+        );
+        if (how === "Ctrl+C") await tmux("send-keys", "-t", session, "C-c");
+        else Deno.kill(Number(await Deno.readTextFile(`${dir}/pid`)), "SIGINT");
+        await waitForText((t) => t.includes("EXIT="), "exit");
+        const text = await read();
+        assert.match(text, /^EXIT=0$/m, text);
+        assert.equal(text.match(/(tk|ot) got SIGINT$/gm)?.length, 3, text);
+        assert.ok(!text.includes("second signal") && !text.includes("SIGKILL"), text);
+        assert.match(text, /stopping \(SIGINT\): SIGINT to 3 role\(s\)/);
+        assert.match(text, /all roles stopped cleanly/);
+      } finally {
+        await tmux("kill-session", "-t", session);
+        await Deno.remove(dir, { recursive: true });
       }
-    };
-    const waitForText = async (pred: (text: string) => boolean, what: string) => {
-      try {
-        await waitFor(what, async () => pred(await read()), { timeoutMs: 20_000, intervalMs: 50 });
-      } catch (error) {
-        throw new Error(`${(error as Error).message}:\n${await read()}`);
-      }
-    };
-    const tmux = (...args: string[]) => new Deno.Command("tmux", { args }).output();
-    try {
-      const command = `NO_COLOR=1 '${Deno.execPath()}' run -A '${TOOLING}/run_lab.ts' 91 ` +
-        `--labs-dir '${FIXTURE_LABS}' > '${out}' 2>&1; echo EXIT=$? >> '${out}'; sleep 60`;
-      assert.ok(
-        (await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command)).success,
-      );
-      await waitForText(
-        (t) =>
-          ["ticker#1", "ticker#2", "other"].every((l) =>
-            new RegExp(`^${l} +\\| (tk|ot) tick 1$`, "m").test(t)
-          ),
-        "ticks",
-      );
-      await tmux("send-keys", "-t", session, "C-c");
-      await waitForText((t) => t.includes("EXIT="), "exit");
-      const text = await read();
-      assert.match(text, /^EXIT=0$/m, text);
-      assert.equal(text.match(/(tk|ot) got SIGINT$/gm)?.length, 3, text);
-      assert.ok(!text.includes("second signal"), text);
-      assert.match(text, /stopping \(SIGINT\): SIGINT to 3 role\(s\)/);
-      assert.match(text, /all roles stopped cleanly/);
-    } finally {
-      await tmux("kill-session", "-t", session);
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+    },
+  });
+}

@@ -8,12 +8,19 @@
  */
 
 import { type LabManifest, permissionFlags } from "./manifest.ts";
+import { RUN_DIR_PLACEHOLDER } from "./run_lab.ts";
 
 const sorted = (labs: LabManifest[]) => [...labs].sort((a, b) => a.id.localeCompare(b.id));
+
+/** Stands in for the lab runner's per-run `{run_dir}` when a role is debugged on its own. */
+const debugRunDir = (lab: LabManifest) => `dist/run/lab${lab.id}`;
+const usesRunDir = (lab: LabManifest) =>
+  lab.demo.some((d) => d.args.some((a) => a.includes(RUN_DIR_PLACEHOLDER)));
 
 /**
  * The launch.json document: one configuration per role (its own inspector port from 9230
  * on), with the arguments of that role's first demo process so it joins the demo topology.
+ * `{run_dir}` becomes `dist/run/labNN` (also `LAB_RUN_DIR`), created by a pre-launch task.
  *
  * @example
  * ```ts
@@ -39,8 +46,14 @@ export function launchJson(labs: LabManifest[]) {
       ...permissionFlags(role),
     ],
     program: `\${workspaceFolder}/labs/${lab.folder}/${role.entry}`,
-    args: lab.demo.find((d) => d.role === role.name)?.args ?? [],
-    env: { LOG_FORMAT: "pretty" },
+    args: (lab.demo.find((d) => d.role === role.name)?.args ?? []).map((a) =>
+      a.replaceAll(RUN_DIR_PLACEHOLDER, `\${workspaceFolder}/${debugRunDir(lab)}`)
+    ),
+    env: {
+      LOG_FORMAT: "pretty",
+      ...(usesRunDir(lab) ? { LAB_RUN_DIR: `\${workspaceFolder}/${debugRunDir(lab)}` } : {}),
+    },
+    ...(usesRunDir(lab) ? { preLaunchTask: `lab${lab.id}: run dir` } : {}),
     attachSimplePort: 9230 + index,
     console: "integratedTerminal",
   }));
@@ -78,6 +91,13 @@ export function tasksJson(labs: LabManifest[]) {
       task(`lab${lab.id}: run`, `deno task lab${lab.id}`, `${lab.title}: demo topology`),
       task(`lab${lab.id}: test`, `deno task test:lab${lab.id}`, `${lab.title}: tests`, "test"),
       task(`lab${lab.id}: build`, `deno task build ${lab.id}`, `${lab.title}: binaries`, "build"),
+      ...(usesRunDir(lab)
+        ? [task(
+          `lab${lab.id}: run dir`,
+          `deno eval "Deno.mkdirSync('${debugRunDir(lab)}', { recursive: true })"`,
+          `${lab.title}: the directory a debugged role writes to (${debugRunDir(lab)})`,
+        )]
+        : []),
     ]),
   ];
   return {

@@ -166,14 +166,14 @@ export class Reactor {
   #completions = 0;
   /** Counts completions without ever resetting (a pass compares it to see progress). */
   #progress = 0;
-  #yieldPending = false;
+  /** A pass waits for the event loop's next turn (a yield or a deferred park). */
+  #turnPending = false;
   #pollFailures = 0;
   #mode: ReactorMode;
   #parkMaxUs = PARK_MAX_US;
   #budgetUs = PARK_MAX_US / 4;
   /** When a macrotask of ours last ran (the event loop had a turn). */
   #lastTurn = performance.now();
-  #deferPending = false;
   #parkEntries = new Uint8Array(64);
   /** Parking is allowed only while this says so (no zero-copy frames in flight). */
   canPark: () => boolean = () => true;
@@ -221,7 +221,7 @@ export class Reactor {
       this.#progress++;
       return true;
     }
-    this.#yield();
+    this.#afterTurn();
     return false;
   }
 
@@ -245,20 +245,26 @@ export class Reactor {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#yieldPending) return; // a pending yield runs the pass
+    if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      if (!this.#yieldPending) this.#pass(this.#waiting);
+      // With the budget spent the pass waits for the event loop's turn; a park deferred to
+      // the next turn does not hold back this pass (an in-process peer may answer now).
+      if (this.#completions >= SYNC_COMPLETION_LIMIT) this.#afterTurn();
+      else this.#pass(this.#waiting);
     });
   }
 
-  /** Gives the event loop a turn, then resets the budget and runs a pass. */
-  #yield(): void {
-    if (this.#yieldPending) return;
-    this.#yieldPending = true;
+  /**
+   * Runs the next pass after the event loop had a turn (setImmediate: ~2 us a hop): when
+   * the synchronous budget is spent, or before a park that would follow a busy stretch.
+   */
+  #afterTurn(): void {
+    if (this.#turnPending) return;
+    this.#turnPending = true;
     setImmediate(() => {
-      this.#yieldPending = false;
+      this.#turnPending = false;
       this.#turn();
       this.#pass(this.#waiting);
     });
@@ -268,17 +274,6 @@ export class Reactor {
   #turn(): void {
     this.#completions = 0;
     this.#lastTurn = performance.now();
-  }
-
-  /** Runs the next pass after the event loop had a turn (setImmediate: ~2 us). */
-  #defer(): void {
-    if (this.#deferPending) return;
-    this.#deferPending = true;
-    setImmediate(() => {
-      this.#deferPending = false;
-      this.#turn();
-      this.#pass(this.#waiting);
-    });
   }
 
   /**
@@ -320,7 +315,7 @@ export class Reactor {
         if (this.#polling) this.#wake(); // end the poll so the process may exit
         return;
       }
-      if (this.#yieldPending) return; // the yield's pass polls if still needed
+      if (this.#turnPending) return; // the pass after the turn polls if still needed
       if (this.#polling) {
         if (this.#pollStale) this.#wake();
         return;
@@ -328,7 +323,7 @@ export class Reactor {
       if (this.#mode === "park" && this.#budgetUs > 0 && this.canPark()) {
         // Continuations of what just resolved (or a loop that had no turn) go first.
         if (this.#progress !== progress || performance.now() - this.#lastTurn >= TURN_MS) {
-          this.#defer();
+          this.#afterTurn();
           return;
         }
         if (hits < 64 && this.#park()) {

@@ -131,24 +131,3 @@ Deno.test("ZAP: one client key is allowed, another denied", async () => {
     zap.close();
   }
 });
-
-Deno.test("events report connect, accept, handshake and disconnect (consumers over several loops)", async () => {
-  await using router = new Router();
-  using serverEvents = router.events.consumer();
-  await router.bind("tcp://127.0.0.1:*");
-  const dealer = new Dealer();
-  using clientEvents = dealer.events.consumer();
-  dealer.connect(router.lastEndpoint!);
-  await deadline(waitFor(clientEvents, (e) => e.type === "connect"), 3000, "connect");
-  await deadline(waitFor(serverEvents, (e) => e.type === "accept"), 3000, "accept");
-  await deadline(waitFor(serverEvents, (e) => e.type === "handshake"), 3000, "handshake");
-  clientEvents.close();
-  dealer.close();
-  const gone = await deadline(
-    waitFor(serverEvents, (e) => e.type === "disconnect"),
-    3000,
-    "disconnect",
-  );
-  assert.ok(gone.type === "disconnect");
-  assert.match(gone.address, /^tcp:\/\/127\.0\.0\.1:\d+$/);
-});

@@ -725,20 +725,22 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         return Promise.reject(error);
       }
     }
-    return new Promise<Uint8Array[]>((resolve, reject) => {
-      const pending: PendingReceive = { resolve, reject };
-      if (this.receiveTimeout >= 0) {
-        pending.timer = setTimeout(() => {
-          const index = this.#receives.indexOf(pending);
-          if (index >= 0) {
-            this.#receives.splice(index, 1);
-            reject(new ZmqError("receive", "EAGAIN", EAGAIN, "receive timed out"));
-          }
-        }, this.receiveTimeout);
-      }
-      this.#receives.push(pending);
-      this.#reactor.watch(this.#pollable);
-    });
+    return new Promise<Uint8Array[]>((resolve, reject) => this.#queueReceive({ resolve, reject }));
+  }
+
+  /** Queues a receive (with its `receiveTimeout`) for the reactor. */
+  #queueReceive(pending: PendingReceive): void {
+    if (this.receiveTimeout >= 0) {
+      pending.timer = setTimeout(() => {
+        const index = this.#receives.indexOf(pending);
+        if (index >= 0) {
+          this.#receives.splice(index, 1);
+          pending.reject(new ZmqError("receive", "EAGAIN", EAGAIN, "receive timed out"));
+        }
+      }, this.receiveTimeout);
+    }
+    this.#receives.push(pending);
+    this.#reactor.watch(this.#pollable);
   }
 
   /**
@@ -773,25 +775,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         return Promise.reject(error);
       }
     }
-    return new Promise<number>((resolve, reject) => {
-      const pending: PendingReceive = {
-        resolve: () => {},
-        reject,
-        into: buffer,
-        resolveInto: resolve,
-      };
-      if (this.receiveTimeout >= 0) {
-        pending.timer = setTimeout(() => {
-          const index = this.#receives.indexOf(pending);
-          if (index >= 0) {
-            this.#receives.splice(index, 1);
-            reject(new ZmqError("receive", "EAGAIN", EAGAIN, "receive timed out"));
-          }
-        }, this.receiveTimeout);
-      }
-      this.#receives.push(pending);
-      this.#reactor.watch(this.#pollable);
-    });
+    return new Promise<number>((resolve, reject) =>
+      this.#queueReceive({ resolve: () => {}, reject, into: buffer, resolveInto: resolve })
+    );
   }
 
   /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { curveKeyPair, Dealer, Pull, Request, Router, type SocketEvent } from "./mod.ts";
+import { curveKeyPair, Dealer, Request, Router, type SocketEvent } from "./mod.ts";
 import { deadline } from "./test_util.ts";
 
 /** Reads `events` until `match`, or throws when the observer ends first. */
@@ -11,15 +11,16 @@ async function nextMatching(
   throw new Error("the events ended before the event");
 }
 
-/** An endpoint nobody listens on (bound once, then closed). */
-async function closedEndpoint(): Promise<string> {
-  await using probe = new Pull();
-  await probe.bind("tcp://127.0.0.1:*");
-  return probe.lastEndpoint!;
+/** An endpoint nobody listens on (a port bound once, then closed at once). */
+function closedEndpoint(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return `tcp://127.0.0.1:${port}`;
 }
 
 Deno.test("socket.events is one observer; two consumers each get every event, ending one spares the other", async () => {
-  const endpoint = await closedEndpoint();
+  const endpoint = closedEndpoint();
   await using req = new Request({ reconnectInterval: 20, reconnectMaxInterval: 20 });
   assert.equal(req.events, req.events, "repeated access returns the same observer");
   using first = req.events.consumer();
@@ -27,7 +28,7 @@ Deno.test("socket.events is one observer; two consumers each get every event, en
   req.connect(endpoint);
   const a = await deadline(
     nextMatching(first, (e) => e.type === "connect:retry"),
-    10_000,
+    20_000,
     "connect:retry (first consumer)",
   );
   const b = await deadline(

@@ -72,9 +72,13 @@ export interface SimNode {
  *
  * @example
  * ```ts
+ * import { seededRandom } from "@lib/random/mod.ts";
+ * import { FleetSimulator } from "./fleet_simulator.ts";
+ * import { heartbeatMessages } from "./protocol.ts";
+ *
  * const fleet = new FleetSimulator({ size: 12, racks: ["A", "B", "C"], intervalMs: 1000,
  *   random: seededRandom(7), newBootId: () => crypto.randomUUID(), now: Date.now });
- * for (const hb of fleet.tick()) for (const frames of heartbeatMessages(hb)) await pub.send(frames);
+ * for (const hb of fleet.tick()) console.log(heartbeatMessages(hb).map(([topic]) => topic));
  * ```
  */
 export class FleetSimulator {

@@ -23,6 +23,9 @@ export interface HostNodeOptions {
  *
  * @example
  * ```ts
+ * import { denoHost, HealthSampler } from "./health_sampler.ts";
+ * import { HostNode } from "./host_node.ts";
+ *
  * const host = new HostNode({ rack: "A", node: "web-1", bootId: crypto.randomUUID(),
  *   sampler: new HealthSampler(denoHost()), now: Date.now });
  * const [heartbeat] = host.tick();

@@ -124,7 +124,10 @@ export function alertTopic(level: AlertLevel, rack: string, node: string): strin
  *
  * @example
  * ```ts
- * for (const frames of heartbeatMessages(hb)) await pub.send(frames);
+ * import { heartbeatMessages } from "./protocol.ts";
+ * const hb = { node: "a-01", rack: "A", seq: 0, boot_id: "b1", ts: 0, status: "warning" as const,
+ *   metrics: {} };
+ * heartbeatMessages(hb).map(([topic]) => topic); // ["hb.A.a-01", "alert.warning.A.a-01"]
  * ```
  */
 export function heartbeatMessages(heartbeat: Heartbeat): [string, Uint8Array][] {
@@ -180,8 +183,13 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true });
  *
  * @example
  * ```ts
- * try { const { heartbeat } = decodeMessage(await sub.receive()); }
- * catch (e) { if (e instanceof BadMessageError) log.warn("bad_message", { reason: e.reason }); }
+ * import { BadMessageError, decodeMessage } from "./protocol.ts";
+ * const frames = [new TextEncoder().encode("hb.A.a-01")]; // the payload frame is missing
+ * try {
+ *   decodeMessage(frames);
+ * } catch (e) {
+ *   if (e instanceof BadMessageError) console.log(e.reason); // expected 2 frames [topic, payload], got 1
+ * }
  * ```
  */
 export function decodeMessage(frames: readonly Uint8Array[]): Received {

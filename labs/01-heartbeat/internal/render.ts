@@ -54,6 +54,10 @@ const STATUS_ORDER: Record<Status, number> = { critical: 0, warning: 1, ok: 2 };
  *
  * @example
  * ```ts
+ * import { renderView } from "./render.ts";
+ * const totals = { nodes: 0, beats: 0, gaps: 0, missing: 0, restarts: 0, stale: 0 };
+ * const model = { mode: "heartbeats" as const, subscriptions: ["hb."], intervalMs: 1000,
+ *   nodes: [], totals, badMessages: 0 };
  * const lines = renderView(model, { color: false, width: 100, maxRows: 20 });
  * console.log(lines.join("\n"));
  * ```

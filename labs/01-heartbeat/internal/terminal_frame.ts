@@ -50,10 +50,11 @@ export interface Frame {
  *
  * @example
  * ```ts
+ * import { terminalFrame } from "./terminal_frame.ts";
  * let drawn = 0;
- * const frame = terminalFrame(renderView(model, layout), { mode: "ansi", previousLines: drawn });
- * drawn = frame.lines;
- * ctx.print(frame.text);
+ * const frame = terminalFrame(["line 1", "line 2"], { mode: "ansi", previousLines: drawn });
+ * drawn = frame.lines; // the next frame is drawn over these 2 lines
+ * console.log(frame.text);
  * ```
  */
 export function terminalFrame(lines: readonly string[], options: FrameOptions): Frame {

@@ -14,9 +14,10 @@ export const OTHER_TOPICS = "(other)";
  *
  * @example
  * ```ts
+ * import { TopicCounter } from "./topic_counter.ts";
  * const counter = new TopicCounter(10_000);
- * counter.add(frames[0]);
- * log.info("received_topics", { topics: counter.toJSON() });
+ * counter.add(new TextEncoder().encode("hb.A.a-01"));
+ * console.log({ topics: counter.toJSON() });
  * ```
  */
 export class TopicCounter {

@@ -57,9 +57,15 @@ export type SetResult = "inserted" | "updated" | "too_large";
  *
  * @example
  * ```ts
- * const lvc = new LastValueCache({ maxEntries: 2, maxBytes: 0 });
- * lvc.set(topic, headerBytes, header, payload, Date.now());
- * for (const e of lvc.matching(new TextEncoder().encode("plant/"))) send(e);
+ * import { LastValueCache } from "./last_value_cache.ts";
+ * import { encodeHeader, encodeReading, READING_SCHEMA, type UpdateHeader } from "./protocol.ts";
+ *
+ * const te = new TextEncoder();
+ * const header = { seq: 1, ts: Date.now(), units: "degC", schema: READING_SCHEMA };
+ * const lvc = new LastValueCache<UpdateHeader>({ maxEntries: 2, maxBytes: 0 });
+ * lvc.set(te.encode("plant/t/00001"), encodeHeader(header), header, encodeReading(21.5,
+ *   new Uint8Array()), Date.now());
+ * for (const e of lvc.matching(te.encode("plant/"))) console.log(e.header.seq); // 1
  * ```
  */
 export class LastValueCache<H = unknown> {

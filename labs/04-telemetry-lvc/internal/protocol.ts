@@ -114,7 +114,9 @@ export function encodeHeader(header: UpdateHeader): Uint8Array {
  *
  * @example
  * ```ts
- * const header = decodeHeader(frames[1]); // { seq, ts, units, schema }
+ * import { decodeHeader, encodeHeader, READING_SCHEMA } from "./protocol.ts";
+ * const bytes = encodeHeader({ seq: 1, ts: 0, units: "degC", schema: READING_SCHEMA });
+ * decodeHeader(bytes); // { seq: 1, ts: 0, units: "degC", schema: "telemetry.reading.v1" }
  * ```
  */
 export function decodeHeader(bytes: Uint8Array): UpdateHeader {
@@ -146,7 +148,14 @@ export function decodeHeader(bytes: Uint8Array): UpdateHeader {
  *
  * @example
  * ```ts
- * const update = parseUpdate(await xsub.receive(), { maxPayloadBytes: 65536 });
+ * import { encodeHeader, encodeReading, parseUpdate, READING_SCHEMA } from "./protocol.ts";
+ * const frames = [
+ *   new TextEncoder().encode("plant/t/00001"),
+ *   encodeHeader({ seq: 1, ts: 0, units: "degC", schema: READING_SCHEMA }),
+ *   encodeReading(21.5, new Uint8Array()),
+ * ];
+ * const update = parseUpdate(frames, { maxPayloadBytes: 65536 });
+ * console.log(update.header.seq); // 1
  * ```
  */
 export function parseUpdate(frames: Uint8Array[], limits: UpdateLimits): Update {
@@ -183,7 +192,10 @@ export interface SubscriptionFrame {
  *
  * @example
  * ```ts
- * const { subscribe, prefix } = parseSubscription(frames);
+ * import { parseSubscription, subscriptionFrame } from "./protocol.ts";
+ * const frame = subscriptionFrame(true, new TextEncoder().encode("plant/"));
+ * const { subscribe, prefix } = parseSubscription([frame]); // true, "plant/" as bytes
+ * console.log(subscribe, prefix.length); // true 6
  * ```
  */
 export function parseSubscription(frames: Uint8Array[]): SubscriptionFrame {
@@ -210,7 +222,8 @@ export function parseSubscription(frames: Uint8Array[]): SubscriptionFrame {
  *
  * @example
  * ```ts
- * await xsub.send(subscriptionFrame(true, new Uint8Array())); // subscribe to everything
+ * import { subscriptionFrame } from "./protocol.ts";
+ * subscriptionFrame(true, new Uint8Array()); // Uint8Array [1]: subscribe to everything
  * ```
  */
 export function subscriptionFrame(subscribe: boolean, prefix: Uint8Array): Uint8Array {
@@ -250,7 +263,9 @@ export function encodeReading(value: number, blob: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * const { value } = decodeReading(payload);
+ * import { decodeReading, encodeReading } from "./protocol.ts";
+ * const { value } = decodeReading(encodeReading(21.5, new Uint8Array(4)));
+ * console.log(value); // 21.5
  * ```
  */
 export function decodeReading(payload: Uint8Array): Reading {

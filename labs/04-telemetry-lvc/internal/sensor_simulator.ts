@@ -76,6 +76,8 @@ export function sensorTopic(prefix: string, index: number): string {
  *
  * @example
  * ```ts
+ * import { seededRandom } from "@lib/random/mod.ts";
+ * import { SensorSimulator } from "./sensor_simulator.ts";
  * const sim = new SensorSimulator({ prefix: "plant-a", sensors: 10, blobBytes: 0,
  *   random: seededRandom(1), now: Date.now });
  * const { frames } = sim.next(); // [topic, header, payload]

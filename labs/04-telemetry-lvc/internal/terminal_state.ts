@@ -51,8 +51,12 @@ export interface TerminalStats {
  *
  * @example
  * ```ts
+ * import { READING_SCHEMA } from "./protocol.ts";
+ * import { TerminalState } from "./terminal_state.ts";
+ * const header = { seq: 1, ts: Date.now(), units: "degC", schema: READING_SCHEMA };
  * const state = new TerminalState({ maxTopics: 1000, now: Date.now });
  * const { verdict } = state.accept("plant/temperature/00000", header, 21.5, 20);
+ * console.log(verdict); // "live"
  * ```
  */
 export class TerminalState {
@@ -154,6 +158,8 @@ function fmtMs(ms: number): string {
  *
  * @example
  * ```ts
+ * import { renderTable, TerminalState } from "./terminal_state.ts";
+ * const state = new TerminalState({ maxTopics: 1000, now: Date.now });
  * console.log(renderTable(state.rows(40), state.stats(), Date.now()).join("\n"));
  * ```
  */

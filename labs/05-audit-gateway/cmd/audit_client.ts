@@ -114,10 +114,10 @@ await runRole<Options>({
         })
       );
       ctx.log.info("sending", { round, clients: options.clients, records: options.records });
-      const started = performance.now();
+      const started = systemClock.now();
       for (const session of sessions) session.start();
       await waitAll();
-      const elapsedMs = performance.now() - started;
+      const elapsedMs = systemClock.now() - started;
       if (options.repeat && !ctx.signal.aborted) {
         for (const session of sessions) session.repeatAcked();
         await waitAll();

@@ -10,7 +10,7 @@
  */
 import { type Clock, toHex } from "@lib/async/mod.ts";
 import type { Logger } from "@lib/role/mod.ts";
-import { WorkerQueue } from "@lib/patterns/mod.ts";
+import { RecentMap, WorkerQueue } from "@lib/patterns/mod.ts";
 import { PeerBudget, type PeerBudgetOptions } from "./peer_budget.ts";
 import {
   BadMessageError,
@@ -27,7 +27,6 @@ import {
   parseRequest,
   type WorkerAck,
 } from "./protocol.ts";
-import { RecentAcks } from "./recent_acks.ts";
 
 /** Frames as they go on the wire (strings are sent as UTF-8). */
 export type OutFrames = (string | Uint8Array)[];
@@ -184,7 +183,8 @@ export class GatewayCore {
   #workers = new Map<string, WorkerState>();
   /** Membership, liveness (any message counts) and quarantine: lib/patterns' worker queue. */
   #pool: WorkerQueue<string, string, WorkerState>;
-  #recent: RecentAcks;
+  /** Recently acked ids → their ack: retries answered without a worker round trip. */
+  #recent: RecentMap<string, { seq: number; hash: string }>;
   #latencyMs = 0;
   #accepting = true;
   #settled: PromiseWithResolvers<void> | null = null;
@@ -192,7 +192,7 @@ export class GatewayCore {
   constructor(config: GatewayConfig, port: GatewayPort) {
     this.#config = config;
     this.#port = port;
-    this.#recent = new RecentAcks(config.recentIds);
+    this.#recent = new RecentMap({ maxSize: config.recentIds });
     this.#clients = new PeerBudget(port.clock, config.peerBudget);
     this.#peersBack = new PeerBudget(port.clock, config.peerBudget);
     // Liveness: silent for workerTimeoutMs = 3 intervals of a third of it. Jobs are not

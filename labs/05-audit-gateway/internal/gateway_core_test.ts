@@ -239,7 +239,7 @@ Deno.test("busy replies carry about one recent ack latency as retry_after_ms", (
   assert.deepEqual(h.replies.at(-1)?.reply, { id: "c", status: "busy", retry_after_ms: 300 });
 });
 
-Deno.test("settled() resolves on the last ack, or when the last worker holding records is lost", async () => {
+Deno.test("whenSettled() resolves on the last ack, or when the last worker holding records is lost", async () => {
   const h = harness();
   await h.core.whenSettled(); // nothing in flight: at once
   h.ready("w1", 2);

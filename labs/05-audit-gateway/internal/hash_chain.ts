@@ -9,6 +9,10 @@
  * - `hash = sha256(prev_hash (32 raw bytes) || canonical)`, where `canonical` is the UTF-8 of
  *   {@link canonicalJson} of `{id, record, seq, ts}`. Changing any field, dropping a line
  *   or swapping two lines breaks the chain at that point.
+ * - A line is exactly {@link formatEntry} of its parsed entry (canonical spelling). The hash
+ *   is defined by the values, so any implementation can recompute it; `verify` also
+ *   requires the canonical spelling, so that no byte of a line escapes the hash (`1E+21`
+ *   for `1e+21` parses to the same value and would otherwise go unseen).
  *
  * @module
  */

@@ -53,6 +53,12 @@ export const RECORD_STATES: FsmTable<
   },
 };
 
+/** Every registered state: silence or a failed send ends the worker. */
+const LOST = {
+  silent: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
+  unreachable: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
+} as const;
+
 /** A worker's standing with the gateway (`unknown` = not registered). */
 export const WORKER_STATES: FsmTable<
   "unknown" | "ready" | "quarantined" | "draining",
@@ -92,8 +98,7 @@ export const WORKER_STATES: FsmTable<
       HB_ACK_NACK: { next: "ready", action: "alive; HB answered, credit back per ack" },
       record_timeout: { next: "quarantined", action: "re-dispatch its expired records" },
       BYE: { next: "draining", action: "BYE_OK; nothing new" },
-      silent: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
-      unreachable: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
+      ...LOST,
     },
     quarantined: {
       READY: { next: "quarantined", action: "re-dispatch what it held" },
@@ -101,14 +106,12 @@ export const WORKER_STATES: FsmTable<
       record_timeout: { next: "quarantined", action: "re-dispatch; longer quarantine" },
       quarantine_over: { next: "ready", action: "tried again" },
       BYE: { next: "draining", action: "BYE_OK; nothing new" },
-      silent: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
-      unreachable: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
+      ...LOST,
     },
     draining: {
       HB_ACK_NACK: { next: "draining", action: "acks accepted" },
       last_ack: { next: "unknown", action: "forgotten" },
-      silent: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
-      unreachable: { next: "unknown", action: "worker_lost; re-dispatch what it held" },
+      ...LOST,
     },
   },
 };

@@ -13,7 +13,9 @@
  * - `{id, status: "busy", retry_after_ms}`: the in-flight bound is reached; send the same
  *   request again after that many ms.
  * - `{id, status: "invalid", reason}`: the id was readable but the request is not valid
- *   (e.g. oversize or not JSON); retrying will not help. Unreadable garbage is dropped.
+ *   (oversize, an id that is not UTF-8, a `__proto__` or repeated key, a record that is not
+ *   JSON); retrying will not help. Unreadable garbage is dropped; a peer that sends mostly
+ *   garbage is ignored for a while.
  *
  * ## Gateway ↔ worker (backend ROUTER; the worker is a DEALER)
  *

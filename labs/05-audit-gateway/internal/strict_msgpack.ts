@@ -112,6 +112,8 @@ class Walker {
     if (b >= 0xa0 && b <= 0xbf) return this.#str(at + 1, b & 0x1f, false)[0];
     if (b >= 0x80 && b <= 0x8f) return this.#map(at + 1, b & 0x0f, top, depth);
     if (b >= 0x90 && b <= 0x9f) return this.#array(at + 1, b & 0x0f, depth);
+    // uint8..64 (0xcc..0xcf) and int8..64 (0xd0..0xd3): 1 << (b & 3) bytes follow.
+    if (b >= 0xcc && b <= 0xd3) return this.#skip(at + 1, 1 << (b & 3), "int");
     switch (b) {
       case 0xc0:
       case 0xc2:
@@ -133,18 +135,6 @@ class Walker {
         return this.#skip(at + 1, 4, "float32");
       case 0xcb:
         return this.#skip(at + 1, 8, "float64");
-      case 0xcc:
-      case 0xd0:
-        return this.#skip(at + 1, 1, "int");
-      case 0xcd:
-      case 0xd1:
-        return this.#skip(at + 1, 2, "int");
-      case 0xce:
-      case 0xd2:
-        return this.#skip(at + 1, 4, "int");
-      case 0xcf:
-      case 0xd3:
-        return this.#skip(at + 1, 8, "int");
       case 0xd4:
       case 0xd5:
       case 0xd6:
@@ -154,10 +144,9 @@ class Walker {
       case 0xd9:
       case 0xda:
       case 0xdb: {
-        const size = b === 0xd9 ? 1 : b === 0xda ? 2 : 4;
-        const n = this.#len(at + 1, size);
+        const [start, n] = this.#strHeader(at)!;
         if (n < 0) return this.#fail(`msgpack: string at offset ${at} runs past the end`);
-        return this.#str(at + 1 + size, n, false)[0];
+        return this.#str(start, n, false)[0];
       }
       case 0xdc:
       case 0xdd: {
@@ -216,34 +205,33 @@ class Walker {
     return at;
   }
 
+  /** Where the bytes of a str at `at` start and how many: undefined when it is not a str. */
+  #strHeader(at: number): [number, number] | undefined {
+    const b = at < this.#bytes.length ? this.#bytes[at] : -1;
+    if (b >= 0xa0 && b <= 0xbf) return [at + 1, b & 0x1f];
+    if (b < 0xd9 || b > 0xdb) return undefined;
+    const size = b === 0xd9 ? 1 : b === 0xda ? 2 : 4;
+    return [at + 1 + size, this.#len(at + 1, size)];
+  }
+
   /** A map key: must be a string. */
   #key(at: number): [number, string] | undefined {
-    const b = at < this.#bytes.length ? this.#bytes[at] : -1;
-    let start: number;
-    let n: number;
-    if (b >= 0xa0 && b <= 0xbf) [start, n] = [at + 1, b & 0x1f];
-    else if (b === 0xd9 || b === 0xda || b === 0xdb) {
-      const size = b === 0xd9 ? 1 : b === 0xda ? 2 : 4;
-      [start, n] = [at + 1 + size, this.#len(at + 1, size)];
-    } else {
-      this.#fail(`msgpack: expected string map keys, got byte 0x${b.toString(16)} at offset ${at}`);
+    const header = this.#strHeader(at);
+    if (header === undefined) {
+      const b = at < this.#bytes.length ? this.#bytes[at].toString(16) : "none";
+      this.#fail(`msgpack: expected string map keys, got byte 0x${b} at offset ${at}`);
       return undefined;
     }
-    const [end, text] = this.#str(start, n, true);
+    const [end, text] = this.#str(header[0], header[1], true);
     if (end < 0 || text === undefined) return undefined;
     return [end, text];
   }
 
   /** The top-level id's text when it is a string (lossy when not UTF-8). */
   #topId(at: number): string | undefined {
-    const b = at < this.#bytes.length ? this.#bytes[at] : -1;
-    let start: number;
-    let n: number;
-    if (b >= 0xa0 && b <= 0xbf) [start, n] = [at + 1, b & 0x1f];
-    else if (b === 0xd9 || b === 0xda || b === 0xdb) {
-      const size = b === 0xd9 ? 1 : b === 0xda ? 2 : 4;
-      [start, n] = [at + 1 + size, this.#len(at + 1, size)];
-    } else return undefined;
+    const header = this.#strHeader(at);
+    if (header === undefined) return undefined;
+    const [start, n] = header;
     if (n < 0 || start + n > this.#bytes.length) return undefined;
     return lossy.decode(this.#bytes.subarray(start, start + n));
   }

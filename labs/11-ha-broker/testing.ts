@@ -1,0 +1,146 @@
+/**
+ * Helpers for this lab's process tests: a test network of three hosts (`primary`,
+ * `backup`, `client`) in network namespaces, the brokers started on it with the Guide's
+ * ports (5001/5002 for clients, 5003/5004 for state: the namespaces are the test's own, so
+ * fixed ports cannot collide), and the Guide's Python programs from testdata/.
+ *
+ * @module
+ */
+import {
+  createTestNetwork,
+  RoleProcess,
+  spawnRole,
+  type TestNetwork,
+  testNetworkSupport,
+} from "@lib/testing/mod.ts";
+
+/** Absolute path of a file under this lab's testdata/. */
+export const testdata = (name: string): string =>
+  new URL(`./testdata/${name}`, import.meta.url).pathname;
+
+/** Why the namespace tests cannot run here, or undefined when they can (printed once). */
+export async function netnsSkipReason(): Promise<string | undefined> {
+  const support = await testNetworkSupport();
+  if (!support.ok) return support.reason;
+  if (!support.iptables) return "iptables is not installed (apt-get install -y iptables)";
+  return undefined;
+}
+
+/** A python3 that can import zmq (a pyenv shim may hide the system's python3-zmq). */
+export async function findPyzmq(): Promise<string | undefined> {
+  for (const python of ["python3", "/usr/bin/python3"]) {
+    const ok = await new Deno.Command(python, { args: ["-c", "import zmq"], stderr: "null" })
+      .output().then((o) => o.success, () => false);
+    if (ok) return python;
+  }
+  return undefined;
+}
+
+/** The three hosts every test uses. */
+export const HOSTS = ["primary", "backup", "client"] as const;
+
+/** Builds the test network (dispose it last: after every process on it has ended). */
+export function createLabNetwork(): Promise<TestNetwork> {
+  return createTestNetwork({ hosts: [...HOSTS] });
+}
+
+/** Endpoints of the pair on `net`, the Guide's layout. */
+export function pairEndpoints(net: TestNetwork) {
+  const p = net.host("primary").address;
+  const b = net.host("backup").address;
+  return {
+    primary: { frontend: `tcp://${p}:5001`, state: `tcp://${p}:5003` },
+    backup: { frontend: `tcp://${b}:5002`, state: `tcp://${b}:5004` },
+  };
+}
+
+/** Arguments of our broker for `half` on `net`. */
+export function brokerArgs(
+  net: TestNetwork,
+  half: "primary" | "backup",
+  heartbeat: number,
+): string[] {
+  const ep = pairEndpoints(net);
+  const [me, peer] = half === "primary" ? [ep.primary, ep.backup] : [ep.backup, ep.primary];
+  return [
+    "--frontend",
+    me.frontend,
+    "--state-bind",
+    me.state,
+    "--peer",
+    peer.state,
+    "--heartbeat",
+    String(heartbeat),
+    "--stats-interval",
+    "0",
+  ];
+}
+
+/** Starts our broker `half` in its namespace and waits until it listens. */
+export async function startBroker(
+  net: TestNetwork,
+  half: "primary" | "backup",
+  heartbeat: number,
+  extra: string[] = [],
+): Promise<RoleProcess> {
+  const proc = await spawnRole("11", `ha_broker_${half}`, [
+    ...brokerArgs(net, half, heartbeat),
+    ...extra,
+  ], { netns: net.host(half).netns });
+  try {
+    await proc.event("listening", (e) => e.socket === "state", { timeout: 30_000 });
+    return proc;
+  } catch (error) {
+    await proc[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** Waits until our broker reports `state` (a `state_changed` to it). */
+export function reaches(proc: RoleProcess, state: string, timeout = 30_000) {
+  return proc.event("state_changed", (e) => e.to === state, { timeout });
+}
+
+/** Starts client_app on the client host against the pair (primary first). */
+export function startClient(net: TestNetwork, args: string[]): Promise<RoleProcess> {
+  const ep = pairEndpoints(net);
+  return spawnRole("11", "client_app", [
+    "--server",
+    `${ep.primary.frontend},${ep.backup.frontend}`,
+    ...args,
+  ], { netns: net.host("client").netns });
+}
+
+/**
+ * Runs one of the Guide's Python programs (testdata/) in `host`'s namespace; its stdout
+ * lines are the Guide's `I:`/`W:`/`E:` lines (read them with `stdoutLine`).
+ */
+export function spawnPython(
+  net: TestNetwork,
+  host: string,
+  python: string,
+  script: string,
+  args: string[],
+): RoleProcess {
+  const command = net.command(host, python, ["-u", testdata(script), ...args], {
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return new RoleProcess(script, command, false);
+}
+
+/** Arguments of testdata/bstarsrv2.py for `half` on `net` (our endpoints, Guide ports). */
+export function pythonServerArgs(net: TestNetwork, half: "primary" | "backup"): string[] {
+  const ep = pairEndpoints(net);
+  const [me, peer] = half === "primary" ? [ep.primary, ep.backup] : [ep.backup, ep.primary];
+  return [
+    half === "primary" ? "-p" : "-b",
+    "--frontend",
+    me.frontend,
+    "--state-bind",
+    me.state,
+    "--peer",
+    peer.state,
+  ];
+}
