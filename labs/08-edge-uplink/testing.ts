@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { type RoleProcess, spawnRole } from "@lib/testing/mod.ts";
+import { type RoleProcess, spawnRole, waitFor } from "@lib/testing/mod.ts";
 
 /** Absolute path of a file under this lab's testdata/. */
 export const testdata = (name: string): string =>
@@ -196,4 +196,75 @@ export function freeEndpoint(): string {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return `tcp://127.0.0.1:${port}`;
+}
+
+/** A Python helper process whose stdout lines the test reads. */
+export interface PythonProcess extends AsyncDisposable {
+  readonly lines: string[];
+  /** Resolves with the first line (so far or later) that matches, or rejects after `timeoutMs`. */
+  line(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Runs `python testdata/<script> args...` with stdout read line by line.
+ *
+ * @example
+ * ```ts
+ * await using worker = spawnPython(python, "ppworker.py", [endpoint, "300"]);
+ * await worker.line((l) => l.startsWith("I: queue heartbeat"));
+ * ```
+ */
+export function spawnPython(python: string, script: string, args: string[]): PythonProcess {
+  const child = new Deno.Command(python, {
+    args: ["-u", testdata(script), ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const read = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop()!;
+      into.push(...parts);
+    }
+    if (rest) into.push(rest);
+  };
+  const pumps = Promise.all([read(child.stdout, lines), read(child.stderr, errors)]);
+  let ended = false;
+  const status = child.status.then((s) => {
+    ended = true;
+    return s;
+  });
+  const kill = async () => {
+    if (!ended) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await status;
+    await pumps;
+  };
+  return {
+    lines,
+    async line(match, timeoutMs = 30_000) {
+      const found = await waitFor(`${script} printing a matching line`, () => {
+        if (ended && !lines.some(match)) {
+          throw new Error(
+            `${script} exited; stdout:\n${lines.join("\n")}\nstderr:\n${errors.join("\n")}`,
+          );
+        }
+        return lines.find(match);
+      }, { timeoutMs });
+      return found;
+    },
+    kill,
+    [Symbol.asyncDispose]: kill,
+  };
 }

@@ -43,13 +43,28 @@ export type BinaryStarEvent =
  */
 export type BinaryStarAction = "serve" | "reject" | "fatal_dual_active" | "fatal_dual_passive";
 
-/** The guard of the client-request cells: the peer has been silent for 2 heartbeats. */
+/**
+ * The guard of the client-request cells: the peer has been silent for 2 heartbeats.
+ *
+ * @example
+ * ```ts
+ * import { BINARY_STAR_TABLE, PEER_EXPIRED, step } from "@lib/patterns/mod.ts";
+ * step(BINARY_STAR_TABLE, "PASSIVE", "CLIENT_REQUEST", { [PEER_EXPIRED]: () => true });
+ * // { ok: true, from: "PASSIVE", next: "ACTIVE", action: "serve" }
+ * ```
+ */
 export const PEER_EXPIRED = "peer_expired";
 
 /**
  * The Guide's Binary Star FSM (`bstar.c` `s_execute_fsm`). Every cell is written out: a
  * cell that keeps the state with no action is one the Guide ignores (e.g. an active hears
  * a peer that is restarting: the peer will go passive by itself).
+ *
+ * @example
+ * ```ts
+ * import { BINARY_STAR_TABLE, tableMarkdown } from "@lib/patterns/mod.ts";
+ * console.log(tableMarkdown(BINARY_STAR_TABLE)); // the table in Lab 11's SUMMARY.md
+ * ```
  */
 export const BINARY_STAR_TABLE: FsmTable<BinaryStarState, BinaryStarEvent, BinaryStarAction> = {
   states: ["PRIMARY", "BACKUP", "ACTIVE", "PASSIVE"],

@@ -264,13 +264,13 @@ function hasTmux(): boolean {
   }
 }
 
-for (const how of ["Ctrl+C", "kill -INT <runner>"] as const) {
+for (const how of ["Ctrl+C on deno task", "kill -INT <runner>"] as const) {
   Deno.test({
     name: `${how} in a terminal: the roles get SIGINT once (not a second signal) and stop cleanly`,
     ignore: !hasTmux(),
     async fn() {
       const dir = await Deno.makeTempDir();
-      const session = `run-lab-test-${Deno.pid}-${how === "Ctrl+C" ? "keys" : "kill"}`;
+      const session = `run-lab-test-${Deno.pid}-${how === "kill -INT <runner>" ? "kill" : "keys"}`;
       const out = `${dir}/out.txt`;
       const read = async () => {
         try {
@@ -291,10 +291,15 @@ for (const how of ["Ctrl+C", "kill -INT <runner>"] as const) {
       };
       const tmux = (...args: string[]) => new Deno.Command("tmux", { args }).output();
       try {
-        // stdin stays the terminal; `exec` keeps the pid written to the pid file.
-        const command = `NO_COLOR=1 sh -c 'echo $$ > "${dir}/pid"; exec "${Deno.execPath()}" ` +
-          `run -A "${TOOLING}/run_lab.ts" 91 --labs-dir "${FIXTURE_LABS}" --grace 20s' ` +
-          `> '${out}' 2>&1; echo EXIT=$? >> '${out}'; sleep 60`;
+        // stdin stays the terminal. Ctrl+C goes through `deno task` (which relays the
+        // SIGINT to the runner once more); for kill, `exec` keeps the pid in the pid file.
+        const runner = `"${Deno.execPath()}" run -A "${TOOLING}/run_lab.ts" 91 ` +
+          `--labs-dir "${FIXTURE_LABS}" --grace 20s`;
+        await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify({ tasks: { lab91: runner } }));
+        const start = how === "Ctrl+C on deno task"
+          ? `cd '${dir}' && NO_COLOR=1 '${Deno.execPath()}' task --quiet lab91`
+          : `NO_COLOR=1 sh -c 'echo $$ > "${dir}/pid"; exec ${runner.replaceAll("'", "")}'`;
+        const command = `${start} > '${out}' 2>&1; echo EXIT=$? >> '${out}'; sleep 60`;
         assert.ok(
           (await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command))
             .success,
@@ -306,7 +311,7 @@ for (const how of ["Ctrl+C", "kill -INT <runner>"] as const) {
             ),
           "ticks",
         );
-        if (how === "Ctrl+C") await tmux("send-keys", "-t", session, "C-c");
+        if (how === "Ctrl+C on deno task") await tmux("send-keys", "-t", session, "C-c");
         else Deno.kill(Number(await Deno.readTextFile(`${dir}/pid`)), "SIGINT");
         await waitForText((t) => t.includes("EXIT="), "exit");
         const text = await read();

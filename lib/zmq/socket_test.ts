@@ -104,29 +104,30 @@ for (const transport of TRANSPORTS) {
     await withDir(async (dir) => {
       await using push = new Push();
       await push.bind(bindEndpoint(transport, dir));
-      // PUSH round-robins over the pipes that exist; connect is async, so wait for 3 peers.
-      const events = push.events.consumer();
       const pullers = [new Pull(), new Pull(), new Pull()];
       try {
         for (const pull of pullers) pull.connect(push.lastEndpoint!);
-        // Wait until all three are connected: immediate mode makes PUSH see only live pipes,
-        // so send one probe per puller and wait for each to receive one.
         const counts = [0, 0, 0];
+        const probed = [false, false, false];
         const total = 3000;
         const receivers = pullers.map(async (pull, i) => {
           for await (const [msg] of pull) {
-            if (text(msg) === "stop") return;
-            counts[i]++;
+            const body = text(msg);
+            if (body === "stop") return;
+            if (body === "probe") probed[i] = true;
+            else counts[i]++;
           }
         });
-        // A pipe joins the round-robin after its handshake (an accepted one may not have yet).
-        let handshakes = 0;
-        if (transport !== "inproc") {
-          for await (const event of events) {
-            if (event.type === "handshake" && ++handshakes === 3) break;
-          }
-        }
-        events.close();
+        // PUSH round-robins over the pipes attached so far, and a pipe attaches some time
+        // after its handshake: probe until every puller got one, so all three take turns.
+        await until(
+          async () => {
+            await push.send("probe");
+            return probed.every(Boolean);
+          },
+          10_000,
+          "every puller to receive a probe",
+        );
         for (let i = 0; i < total; i++) await push.send(`job ${i}`);
         for (let i = 0; i < 3; i++) await push.send("stop");
         await deadline(Promise.all(receivers), 10_000, "all jobs");

@@ -154,9 +154,20 @@ await runRole<Options>({
     // budget is spent): a joiner attached while some wait would get them before its replay.
     let backendQueued = 0;
     let backendLast: Promise<void> = Promise.resolve();
+    const backendSent = () => void backendQueued--;
+    const backendFailed = (error: unknown) => {
+      backendQueued--;
+      backendDrops.onError(error);
+    };
     const sendDownstream = (frames: Uint8Array[]) => {
+      // The hot path: libzmq takes it now (no promise); else it queues behind earlier sends.
+      try {
+        if (xpub.sendSync(frames)) return;
+      } catch (error) {
+        return backendDrops.onError(error);
+      }
       backendQueued++;
-      backendLast = xpub.send(frames).catch(backendDrops.onError).finally(() => backendQueued--);
+      backendLast = xpub.send(frames).then(backendSent, backendFailed);
     };
     const broker = new LvcBroker({
       cache: { maxEntries: options.cacheMaxEntries, maxBytes: options.cacheMaxBytes },

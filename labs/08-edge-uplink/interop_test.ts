@@ -1,0 +1,100 @@
+/**
+ * 6/PPP interop with the ZeroMQ Guide's Paranoid Pirate programs (pyzmq): `testdata/
+ * ppworker.py` and `testdata/ppqueue.py` follow the Guide's `ppworker.py`/`ppqueue.py`
+ * (Python 3, endpoints and interval as arguments, one printed line per event). Skipped
+ * with a printed reason when python3-zmq is not installed.
+ */
+import assert from "node:assert/strict";
+import { tempDir } from "@lib/testing/mod.ts";
+import {
+  findPython,
+  freeEndpoint,
+  HB,
+  spawnPython,
+  startDevice,
+  startReceiver,
+} from "./testing.ts";
+
+const PYTHON = await findPython();
+if (!PYTHON) {
+  console.log(
+    "skipping the Guide interop tests: python3-zmq is not installed (apt-get install -y python3-zmq)",
+  );
+}
+const LONG = { timeout: 60_000 };
+
+Deno.test({
+  name:
+    "interop: a Guide ppworker is kept alive by central_receiver's heartbeats and sends READY again after the receiver restarts",
+  ignore: !PYTHON,
+  async fn() {
+    await using dir = await tempDir("lab08-");
+    const db = `${dir.path}/central.db`;
+    const bind = freeEndpoint();
+    let receiver = await startReceiver(db, [], { bind });
+    try {
+      await using worker = spawnPython(PYTHON!, "ppworker.py", [bind, String(HB)]);
+      await receiver.proc.event("device_ready", undefined, LONG);
+      // Heartbeats both ways: the worker hears the receiver, the receiver keeps the worker.
+      await worker.line((l) => l === "I: queue heartbeat");
+      const beatsBefore = worker.lines.filter((l) => l === "I: queue heartbeat").length;
+      await new Promise((r) => setTimeout(r, HB * 8));
+      assert.ok(worker.lines.filter((l) => l === "I: queue heartbeat").length >= beatsBefore + 3);
+      assert.ok(
+        !worker.lines.some((l) => l.startsWith("W: heartbeat failure")),
+        worker.lines.join("\n"),
+      );
+      assert.equal(receiver.proc.eventCount("device_lost"), 0);
+      assert.equal(receiver.proc.eventCount("bad_message"), 0);
+      // Receiver gone: the worker notices after liveness intervals and reconnects with READY.
+      await receiver.proc.kill();
+      await worker.line((l) => l.startsWith("W: heartbeat failure"));
+      receiver = await startReceiver(db, [], { bind });
+      await receiver.proc.event("device_ready", undefined, LONG);
+      assert.ok(worker.lines.filter((l) => l.startsWith("I: worker ready")).length >= 2);
+      // Worker gone: the receiver expires it after liveness intervals.
+      await worker.kill();
+      await receiver.proc.event("device_lost", undefined, LONG);
+      await receiver.proc.stop();
+    } finally {
+      await receiver[Symbol.asyncDispose]();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "interop: field_device keeps a 6/PPP session with a Guide ppqueue (READY, heartbeats both ways); unacked readings stay queued",
+  ignore: !PYTHON,
+  async fn() {
+    await using dir = await tempDir("lab08-");
+    const backend = freeEndpoint();
+    await using queue = spawnPython(PYTHON!, "ppqueue.py", [freeEndpoint(), backend, String(HB)]);
+    await queue.line((l) => l.startsWith("I: queue bound"));
+    await using device = await startDevice("d1", [backend], `${dir.path}/dev`, [
+      "--interval",
+      "50",
+      "--stats-interval",
+      String(HB * 4),
+    ]);
+    await queue.line((l) => l.startsWith("I: worker ready"));
+    await device.event("receiver_up", undefined, LONG);
+    // ppqueue routes a worker's multi-frame message to its frontend as a reply (dropped
+    // there: no such client); it never acks, so nothing leaves the device's queue.
+    await queue.line((l) => l.startsWith("I: reply of 2 frame(s) routed to the frontend"));
+    await new Promise((r) => setTimeout(r, HB * 8));
+    assert.equal(device.eventCount("receiver_lost"), 0);
+    const stats = await device.event(
+      "device_stats",
+      (e) => Number(e.heartbeatsReceived) >= 3,
+      LONG,
+    );
+    assert.equal(stats.acked, 0);
+    assert.ok(Number(stats.queued) > 0);
+    assert.ok(!queue.lines.some((l) => l.startsWith("E:")), queue.lines.join("\n"));
+    // The queue dies: the device declares it lost after liveness intervals.
+    await queue.kill();
+    await device.event("receiver_lost", undefined, LONG);
+    await device.stop({ timeout: 20_000 });
+  },
+});
