@@ -82,6 +82,16 @@ Deno.test({
       ], { netns: net.host("device").netns });
       await device.event("all_acked", undefined, { timeout: 180_000 });
       assertExactlyOnceInOrder(db, "d1", range(300));
+      // The loss was real: the device's DROP rule threw packets away.
+      const rules = await net.command("device", "iptables", ["-L", "OUTPUT", "-v", "-n", "-x"])
+        .output();
+      const dropLine = new TextDecoder().decode(rules.stdout).split("\n").find((l) =>
+        l.includes("DROP")
+      );
+      assert.ok(
+        Number(dropLine?.trim().split(/\s+/)[0]) > 0,
+        `expected dropped packets: ${dropLine}`,
+      );
       await device.stop({ timeout: 20_000 });
     } finally {
       await primary[Symbol.asyncDispose]();

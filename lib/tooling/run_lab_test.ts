@@ -3,10 +3,21 @@ import { waitFor } from "@lib/testing/mod.ts";
 import { demoInstances } from "./run_lab.ts";
 import { loadManifest } from "./manifest.ts";
 import { forEachLine } from "./lines.ts";
-import { FIXTURE_LABS, spawnTool, TOOLING } from "./testdata/spawn_tool.ts";
+import { FIXTURE_LABS, spawnTool, TOOLING, type ToolProcess } from "./testdata/spawn_tool.ts";
 
 const lab = (id: string, ...args: string[]) =>
   spawnTool("run_lab.ts", [id, "--labs-dir", FIXTURE_LABS, ...args]);
+
+/**
+ * Waits until each named instance ticked (its signal handlers are in place: a stop that
+ * came earlier would kill it by the signal's default action), then sends the runner SIGTERM.
+ */
+async function stopWhenTicking(proc: ToolProcess, names: string[]): Promise<void> {
+  for (const name of names) {
+    await proc.waitForLine((l) => l.startsWith(name) && / tick 1$/.test(l));
+  }
+  proc.child.kill("SIGTERM");
+}
 
 Deno.test("demoInstances numbers a role that runs more than once", async () => {
   const manifest = await loadManifest("91", FIXTURE_LABS);
@@ -16,7 +27,8 @@ Deno.test("demoInstances numbers a role that runs more than once", async () => {
 });
 
 Deno.test("--duration runs every instance with its own permissions, prefixed, then stops all cleanly", async () => {
-  await using proc = lab("91", "--duration", "1500ms");
+  // Long enough for every role to be up (and handling signals) on a loaded machine.
+  await using proc = lab("91", "--duration", "5s");
   const status = await proc.done();
   const out = proc.lines.join("\n");
   assert.equal(status.code, 0, out);
@@ -33,7 +45,7 @@ Deno.test("--duration runs every instance with its own permissions, prefixed, th
   }
   assert.ok(proc.lines.some((l) => /^other +\| ot started env=granted/.test(l)), out);
   assert.ok(proc.lines.some((l) => /^other +\| ot stopping$/.test(l)), out);
-  assert.match(out, /stopping \(--duration 1500 ms elapsed\)/);
+  assert.match(out, /stopping \(--duration 5000 ms elapsed\)/);
   assert.match(out.split("\n").at(-1)!, /all roles stopped cleanly/);
 });
 
@@ -135,7 +147,8 @@ Deno.test({
 });
 
 Deno.test("each run gets a temp dir: {run_dir} in demo args, LAB_RUN_DIR, printed, removed at the end", async () => {
-  await using proc = lab("95", "--duration", "1500ms");
+  await using proc = lab("95");
+  await stopWhenTicking(proc, ["writer#1", "writer#2"]);
   const status = await proc.done();
   const out = proc.lines.join("\n");
   assert.equal(status.code, 0, out);
@@ -153,7 +166,8 @@ Deno.test("each run gets a temp dir: {run_dir} in demo args, LAB_RUN_DIR, printe
 });
 
 Deno.test("--keep keeps the run dir with what the roles wrote", async () => {
-  await using proc = lab("95", "--duration", "1500ms", "--keep");
+  await using proc = lab("95", "--keep");
+  await stopWhenTicking(proc, ["writer#1", "writer#2"]);
   const status = await proc.done();
   const out = proc.lines.join("\n");
   assert.equal(status.code, 0, out);
@@ -218,7 +232,8 @@ Deno.test("a oneshot demo process may finish with 0; one that fails still fails 
 
 Deno.test("a role that ignores SIGTERM is killed after --grace and fails the lab", async () => {
   const started = performance.now();
-  await using proc = lab("93", "--duration", "800ms", "--grace", "700ms");
+  await using proc = lab("93", "--grace", "700ms");
+  await stopWhenTicking(proc, ["ticker", "stubborn"]);
   const status = await proc.done();
   const out = proc.lines.join("\n");
   assert.equal(status.code, 1, out);
@@ -231,9 +246,10 @@ Deno.test("a role that ignores SIGTERM is killed after --grace and fails the lab
 Deno.test("each role's prefix has its own colour unless NO_COLOR", async () => {
   await using proc = spawnTool(
     "run_lab.ts",
-    ["91", "--labs-dir", FIXTURE_LABS, "--duration", "1s"],
+    ["91", "--labs-dir", FIXTURE_LABS],
     { NO_COLOR: "" },
   );
+  await stopWhenTicking(proc, ["\x1b[36mticker#1", "\x1b[33mticker#2", "\x1b[35mother"]);
   assert.equal((await proc.done()).code, 0, proc.lines.join("\n"));
   const colours = new Map<string, string>();
   for (const line of proc.lines) {

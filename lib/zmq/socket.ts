@@ -911,28 +911,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       if ((events & ZMQ_POLLIN) && this.#receives.length > 0) {
         while (this.#receives.length > 0) {
           if (!reactor.mayComplete()) return true;
-          const into = this.#receives[0].into;
-          if (into) {
-            let size: number;
-            try {
-              size = this.#tryReceiveInto(into);
-            } catch (error) {
-              const pending = this.#receives.shift()!;
-              clearTimeout(pending.timer);
-              pending.reject(error);
-              progressed = true;
-              continue;
-            }
-            if (size < 0) break;
-            const pending = this.#receives.shift()!;
-            clearTimeout(pending.timer);
-            pending.resolveInto!(size);
-            progressed = true;
-            continue;
-          }
-          let frames: Uint8Array[] | null;
+          const { into } = this.#receives[0];
+          let result: Uint8Array[] | number | null;
           try {
-            frames = this.#tryReceive();
+            result = into ? this.#tryReceiveInto(into) : this.#tryReceive();
           } catch (error) {
             const pending = this.#receives.shift()!;
             clearTimeout(pending.timer);
@@ -940,10 +922,11 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
             progressed = true;
             continue;
           }
-          if (!frames) break;
+          if (result === null || result === -1) break; // EAGAIN
           const pending = this.#receives.shift()!;
           clearTimeout(pending.timer);
-          pending.resolve(frames);
+          if (typeof result === "number") pending.resolveInto!(result);
+          else pending.resolve(result);
           progressed = true;
         }
       }

@@ -10,7 +10,7 @@ import { systemClock } from "@lib/async/mod.ts";
 import { endpoint, int, oneOf, repeatable, runRole } from "@lib/role/mod.ts";
 import { XPublisher } from "@lib/zmq/mod.ts";
 import { sourcePrefix } from "../internal/options.ts";
-import { parseSubscription } from "../internal/protocol.ts";
+import { MAX_TOPIC_BYTES, parseSubscription } from "../internal/protocol.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 import { RatePacer } from "../internal/rate_pacer.ts";
 import { SensorSimulator } from "../internal/sensor_simulator.ts";
@@ -94,7 +94,12 @@ await runRole<Options>({
       random: seededRandom(seed),
       now: () => performance.timeOrigin + performance.now(),
     });
-    const pub = new XPublisher({ sendHighWaterMark: options.sendHwm, maxMessageSize: 1024 });
+    // It only ever receives subscriptions: one longer than any topic is refused by libzmq,
+    // which drops that peer (libzmq keeps every prefix a peer sends until it leaves).
+    const pub = new XPublisher({
+      sendHighWaterMark: options.sendHwm,
+      maxMessageSize: MAX_TOPIC_BYTES + 1,
+    });
     ctx.defer(() => pub.close());
     const connects = options.connect.length === 0 && options.bind.length === 0
       ? ["tcp://127.0.0.1:5541"]

@@ -70,7 +70,6 @@ export interface PolicyMasterStats {
 /** What one KVSET did. */
 export type SetOutcome =
   | { kind: "set" | "deleted"; key: string; sequence: number }
-  | { kind: "unchanged"; key: string }
   | { kind: "rejected"; key: string; reason: string };
 
 /**
@@ -177,7 +176,8 @@ export class PolicyMaster implements Pattern<PolicyMasterStats> {
       return reject((error as BadMessageError).reason);
     }
     if (msg.body.length === 0) {
-      if (!this.#map.has(key)) return { kind: "unchanged", key };
+      // Published even for a key we do not hold (as the Guide's server does): the writer
+      // sees its delete confirmed, and a node that somehow holds the key drops it.
       this.#map.delete(key);
       const sequence = this.#emit({ ...msg, properties: new Map() });
       this.#stats.deletes++;
