@@ -4,45 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { encode } from "@lib/codec/mod.ts";
-import { runOnce, spawnRole } from "@lib/testing/mod.ts";
+import { assertStopsInTime, rssMiB, runOnce, spawnRole, zmtpPeer } from "@lib/testing/mod.ts";
 import { Publisher } from "@lib/zmq/mod.ts";
 import { type Heartbeat, heartbeatTopic } from "./internal/protocol.ts";
-import { assertStopsInTime, rssMiB, zmtpPeer } from "./testing.ts";
-
-/** Heartbeat interval of every role in these tests (ms). */
-const INTERVAL = 200;
-const ANY = "tcp://127.0.0.1:*";
-const FAST = ["--interval", String(INTERVAL)];
+import { ANY, dashboard, FAST, forceStatus, INTERVAL } from "./testing.ts";
 
 type Event = Record<string, unknown>;
-
-/** Starts a dashboard bound to an ephemeral port; returns it with its endpoint. */
-async function dashboard(args: string[] = []) {
-  const proc = await spawnRole("01", "dashboard", ["--bind", ANY, ...FAST, ...args]);
-  const { endpoint } = await proc.event("listening");
-  return { proc, endpoint: String(endpoint) };
-}
-
-/** Options making a host agent report the given status whatever the real host does. */
-function forceStatus(status: "ok" | "warning" | "critical"): string[] {
-  switch (status) {
-    case "ok":
-      return [
-        "--warn-load",
-        "1000",
-        "--crit-load",
-        "1000",
-        "--warn-mem",
-        "100",
-        "--crit-mem",
-        "100",
-      ];
-    case "warning":
-      return ["--warn-load", "0", "--crit-load", "1000", "--crit-mem", "100"];
-    case "critical":
-      return ["--warn-load", "0", "--crit-load", "0"];
-  }
-}
 
 function topicsOf(event: Event): Record<string, number> {
   return event.topics as Record<string, number>;

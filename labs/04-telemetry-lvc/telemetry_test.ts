@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { encode } from "@lib/codec/mod.ts";
-import { runOnce, spawnRole, waitFor } from "@lib/testing/mod.ts";
+import {
+  assertStopsInTime,
+  rssMiB,
+  runOnce,
+  spawnRole,
+  waitFor,
+  zmtpPeer,
+} from "@lib/testing/mod.ts";
 import { Subscriber, XPublisher, XSubscriber } from "@lib/zmq/mod.ts";
 import {
   decodeHeader,
@@ -16,16 +23,7 @@ import {
   READING_SCHEMA,
 } from "./internal/protocol.ts";
 import { sensorTopic } from "./internal/sensor_simulator.ts";
-import {
-  ANY,
-  assertStopsInTime,
-  type Proc,
-  rssMiB,
-  startBroker,
-  startSource,
-  startTerminal,
-  zmtpPeer,
-} from "./testing.ts";
+import { ANY, type Proc, startBroker, startSource, startTerminal } from "./testing.ts";
 
 const REPLAY_DEADLINE_MS = 100;
 const te = new TextEncoder();

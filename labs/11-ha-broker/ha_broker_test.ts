@@ -24,6 +24,7 @@ import {
   spawnPython,
   startBroker,
   startClient,
+  startPair,
 } from "./testing.ts";
 
 const NETNS_SKIP = await netnsSkipReason();
@@ -164,10 +165,8 @@ Deno.test({
   ignore: !!NETNS_SKIP,
   async fn() {
     await using net = await createLabNetwork();
-    await using primary = await startBroker(net, "primary", HB);
-    await using backup = await startBroker(net, "backup", HB);
-    await reaches(primary, "ACTIVE");
-    await reaches(backup, "PASSIVE");
+    await using pair = await startPair(net, HB);
+    const { primary, backup } = pair;
     await using client = await startClient(net, [...CLIENT, "--interval", "50"]);
     await client.event("reply", (e) => e.seq === 5, LONG);
     await primary.kill();
@@ -198,10 +197,8 @@ Deno.test({
   async fn() {
     await using net = await createLabNetwork();
     const stats = ["--stats-interval", String(HB)];
-    await using primary = await startBroker(net, "primary", HB, stats);
-    await using backup = await startBroker(net, "backup", HB, stats);
-    await reaches(primary, "ACTIVE");
-    await reaches(backup, "PASSIVE");
+    await using pair = await startPair(net, HB, stats);
+    const { primary, backup } = pair;
     await net.partition("primary", "backup");
     await backup.event("peer_silent", (e) => e.state === "PASSIVE", LONG);
     await primary.event("peer_silent", (e) => e.state === "ACTIVE", LONG);
@@ -237,10 +234,8 @@ Deno.test({
   ignore: !!NETNS_SKIP,
   async fn() {
     await using net = await createLabNetwork();
-    await using primary = await startBroker(net, "primary", HB);
-    await using backup = await startBroker(net, "backup", HB);
-    await reaches(primary, "ACTIVE");
-    await reaches(backup, "PASSIVE");
+    await using pair = await startPair(net, HB);
+    const { primary, backup } = pair;
     await net.partition("primary", "backup");
     await net.partition("primary", "client");
     await using client = await startClient(net, [...CLIENT, "--interval", "200"]);
@@ -298,10 +293,8 @@ Deno.test({
   ignore: !!NETNS_SKIP,
   async fn() {
     await using net = await createLabNetwork();
-    await using primary = await startBroker(net, "primary", HB);
-    await using backup = await startBroker(net, "backup", HB);
-    await reaches(primary, "ACTIVE");
-    await reaches(backup, "PASSIVE");
+    await using pair = await startPair(net, HB);
+    const { primary, backup } = pair;
     await net.partition("client", "primary");
     await using client = await startClient(net, [
       ...CLIENT,
@@ -325,10 +318,8 @@ Deno.test({
   ignore: !!NETNS_SKIP,
   async fn() {
     await using net = await createLabNetwork();
-    await using primary = await startBroker(net, "primary", HB);
-    await using backup = await startBroker(net, "backup", HB);
-    await reaches(primary, "ACTIVE");
-    await reaches(backup, "PASSIVE");
+    await using pair = await startPair(net, HB);
+    const { primary, backup } = pair;
     await net.loss("client", 0.3);
     await using client = await startClient(net, [
       "--timeout",
@@ -360,32 +351,26 @@ Deno.test({
   ignore: !!NETNS_SKIP,
   async fn() {
     await using net = await createLabNetwork();
-    let primary = await startBroker(net, "primary", HB);
-    try {
-      await using backup = await startBroker(net, "backup", HB);
-      await reaches(primary, "ACTIVE");
-      await reaches(backup, "PASSIVE");
-      await primary.kill();
-      {
-        await using client = await startClient(net, [...CLIENT, "--count", "3", "--interval", "0"]);
-        assert.equal((await exited(client)).code, 0, client.tail());
-      }
-      await reaches(backup, "ACTIVE");
-      primary = await startBroker(net, "primary", HB);
-      const passive = await reaches(primary, "PASSIVE");
-      assert.equal(passive.trigger, "PEER_ACTIVE");
-      // A client trying the primary first is refused there and served by the backup.
-      await using client = await startClient(net, [...CLIENT, "--count", "5", "--interval", "0"]);
+    await using pair = await startPair(net, HB);
+    const { primary: old, backup } = pair;
+    await old.kill();
+    {
+      await using client = await startClient(net, [...CLIENT, "--count", "3", "--interval", "0"]);
       assert.equal((await exited(client)).code, 0, client.tail());
-      assertAllAnswered(replies(client), 5);
-      assert.ok(replies(client).every((e) => e.server === pairEndpoints(net).backup.frontend));
-      assert.ok(primary.eventCount("request_rejected") >= 1);
-      assert.equal(primary.eventCount("state_changed", (e) => e.to === "ACTIVE"), 0);
-      await primary.stop();
-      await backup.stop();
-    } finally {
-      await primary[Symbol.asyncDispose]();
     }
+    await reaches(backup, "ACTIVE");
+    await using primary = await startBroker(net, "primary", HB);
+    const passive = await reaches(primary, "PASSIVE");
+    assert.equal(passive.trigger, "PEER_ACTIVE");
+    // A client trying the primary first is refused there and served by the backup.
+    await using client = await startClient(net, [...CLIENT, "--count", "5", "--interval", "0"]);
+    assert.equal((await exited(client)).code, 0, client.tail());
+    assertAllAnswered(replies(client), 5);
+    assert.ok(replies(client).every((e) => e.server === pairEndpoints(net).backup.frontend));
+    assert.ok(primary.eventCount("request_rejected") >= 1);
+    assert.equal(primary.eventCount("state_changed", (e) => e.to === "ACTIVE"), 0);
+    await primary.stop();
+    await backup.stop();
   },
 });
 
@@ -397,10 +382,8 @@ Deno.test({
   async fn() {
     await using net = await createLabNetwork();
     // The Guide's client has fixed timings (1 s timeout, 2 s settle): the Guide's heartbeat.
-    await using primary = await startBroker(net, "primary", 1000);
-    await using backup = await startBroker(net, "backup", 1000);
-    await reaches(primary, "ACTIVE");
-    await reaches(backup, "PASSIVE");
+    await using pair = await startPair(net, 1000);
+    const { primary, backup } = pair;
     const ep = pairEndpoints(net);
     await using cli = spawnPython(net, "client", PYTHON!, "bstarcli.py", [
       ep.primary.frontend,

@@ -54,21 +54,21 @@ export function pairEndpoints(net: TestNetwork) {
   };
 }
 
+/** The endpoint options of `half` on `net`: the same for our brokers and bstarsrv2.py. */
+function endpointArgs(net: TestNetwork, half: "primary" | "backup"): string[] {
+  const ep = pairEndpoints(net);
+  const [me, peer] = half === "primary" ? [ep.primary, ep.backup] : [ep.backup, ep.primary];
+  return ["--frontend", me.frontend, "--state-bind", me.state, "--peer", peer.state];
+}
+
 /** Arguments of our broker for `half` on `net`. */
 export function brokerArgs(
   net: TestNetwork,
   half: "primary" | "backup",
   heartbeat: number,
 ): string[] {
-  const ep = pairEndpoints(net);
-  const [me, peer] = half === "primary" ? [ep.primary, ep.backup] : [ep.backup, ep.primary];
   return [
-    "--frontend",
-    me.frontend,
-    "--state-bind",
-    me.state,
-    "--peer",
-    peer.state,
+    ...endpointArgs(net, half),
     "--heartbeat",
     String(heartbeat),
     "--stats-interval",
@@ -94,6 +94,35 @@ export async function startBroker(
     await proc[Symbol.asyncDispose]();
     throw error;
   }
+}
+
+/** Our pair on a test network; disposing it kills whatever still runs. */
+export interface Pair extends AsyncDisposable {
+  primary: RoleProcess;
+  backup: RoleProcess;
+}
+
+/** Starts our primary and backup and waits until they settle: primary ACTIVE, backup PASSIVE. */
+export async function startPair(
+  net: TestNetwork,
+  heartbeat: number,
+  extra: string[] = [],
+): Promise<Pair> {
+  const primary = await startBroker(net, "primary", heartbeat, extra);
+  let backup: RoleProcess | undefined;
+  const dispose = async () => {
+    await backup?.[Symbol.asyncDispose]();
+    await primary[Symbol.asyncDispose]();
+  };
+  try {
+    backup = await startBroker(net, "backup", heartbeat, extra);
+    await reaches(primary, "ACTIVE");
+    await reaches(backup, "PASSIVE");
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { primary, backup, [Symbol.asyncDispose]: dispose };
 }
 
 /** Waits until our broker reports `state` (a `state_changed` to it). */
@@ -132,15 +161,5 @@ export function spawnPython(
 
 /** Arguments of testdata/bstarsrv2.py for `half` on `net` (our endpoints, Guide ports). */
 export function pythonServerArgs(net: TestNetwork, half: "primary" | "backup"): string[] {
-  const ep = pairEndpoints(net);
-  const [me, peer] = half === "primary" ? [ep.primary, ep.backup] : [ep.backup, ep.primary];
-  return [
-    half === "primary" ? "-p" : "-b",
-    "--frontend",
-    me.frontend,
-    "--state-bind",
-    me.state,
-    "--peer",
-    peer.state,
-  ];
+  return [half === "primary" ? "-p" : "-b", ...endpointArgs(net, half)];
 }

@@ -44,3 +44,5 @@ export {
   type TestNetworkSupport,
   testNetworkSupport,
 } from "./test_network.ts";
+export { assertStopsInTime, rssMiB, stopDeadlineMs } from "./process_checks.ts";
+export { type ZmtpPeer, zmtpPeer } from "./zmtp_peer.ts";

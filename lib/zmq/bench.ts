@@ -259,9 +259,9 @@ if (import.meta.main) {
   impls.push(...baselines.keys());
   const dir = await Deno.makeTempDir({ prefix: "zmq-bench-ipc-" });
   const rows =
-    (quick ? ROWS.map((row) => ({ ...row, count: Math.max(5, Math.ceil(row.count / 50)) })) : ROWS)
+    (quick ? ROWS.map((row) => ({ ...row, count: Math.max(3, Math.ceil(row.count / 200)) })) : ROWS)
       .filter((row) => !options.rows || options.rows.includes(row.label));
-  const roundTrips = quick ? 500 : ROUND_TRIPS;
+  const roundTrips = quick ? 200 : ROUND_TRIPS;
   try {
     console.log(`libzmq ${loadLibzmq().version.join(".")} from ${loadLibzmq().path}`);
     console.log(

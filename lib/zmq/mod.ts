@@ -41,9 +41,7 @@ export {
 export {
   type Frame,
   type Message,
-  type MonitorEventRecord,
   Socket,
-  type SocketMonitor,
   type SocketOptions,
   ZERO_COPY_THRESHOLD,
   zeroCopyFramesInFlight,

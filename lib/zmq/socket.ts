@@ -1,6 +1,6 @@
 /**
  * The socket base class: bind/connect, promise-based send and receive driven by the
- * reactor, async iteration, typed options, monitor, close.
+ * reactor, async iteration, typed options, events, close.
  *
  * @module
  */
@@ -204,53 +204,6 @@ export interface SocketOptions {
   sendQueueLimit?: number;
 }
 
-/**
- * One event of the deprecated `monitor()` alias (use `socket.events` and `SocketEvent`).
- *
- * @example
- * ```ts
- * import type { MonitorEventRecord } from "@lib/zmq/mod.ts";
- * const record: MonitorEventRecord = { type: "connect:retry", address: "tcp://h:1", value: 100 };
- * console.log(record.type);
- * ```
- */
-export interface MonitorEventRecord {
-  /** zeromq.js event name, e.g. `accept`, `handshake:error:auth`. */
-  type: string;
-  /** The endpoint the event is about ("" for `end` and `error`). */
-  address: string;
-  /** The raw numeric value: retry interval, errno or status code, else 0. */
-  value: number;
-  /** For error events: the errno name, the ZMTP error name or the ZAP status. */
-  error?: string;
-}
-
-/**
- * The deprecated `monitor()` result: one consumer of `socket.events`.
- *
- * @example
- * ```ts
- * import { Dealer, type SocketMonitor } from "@lib/zmq/mod.ts";
- * await using dealer = new Dealer();
- * const monitor: SocketMonitor = dealer.monitor();
- * monitor.close();
- * ```
- */
-export interface SocketMonitor extends AsyncIterable<MonitorEventRecord>, Disposable {
-  /** Stops this consumer (other consumers of `socket.events` go on). */
-  close(): void;
-}
-
-function legacyRecord(event: SocketEvent): MonitorEventRecord {
-  const address = "address" in event ? event.address : "";
-  if ("error" in event) {
-    const error = event.error as Error & { code?: string; errno?: number };
-    return { type: event.type, address, value: error.errno ?? 0, error: error.code };
-  }
-  if (event.type === "connect:retry") return { type: event.type, address, value: event.interval };
-  return { type: event.type, address, value: 0 };
-}
-
 let nextFreeId = 1;
 const zeroCopyFrames = new Map<number, Uint8Array>();
 let freeCallback:
@@ -283,8 +236,17 @@ export function zeroCopyFramesInFlight(): number {
   return zeroCopyFrames.size;
 }
 
-// A park holds this thread, which the free callback of a zero-copy frame needs.
-reactor().canPark = () => zeroCopyFrames.size === 0;
+let reactorReady = false;
+/** The reactor, made on first use (not at import: a role without --allow-ffi must get to say so). */
+function socketReactor(): ReturnType<typeof reactor> {
+  const r = reactor();
+  if (!reactorReady) {
+    // A park holds this thread, which the free callback of a zero-copy frame needs.
+    r.canPark = () => zeroCopyFrames.size === 0;
+    reactorReady = true;
+  }
+  return r;
+}
 
 /** Received frames up to this size are views into a shared slab (see `allocateFrame`). */
 const SLAB_FRAME_LIMIT = 4096;
@@ -365,7 +327,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #memcpy = platform().memcpy;
   #written = new Map<string, unknown>();
   #events: SocketEvents | undefined;
-  #reactor = reactor();
+  #reactor = socketReactor();
   #pollable: Pollable;
   #sendQueueLimit: number | undefined;
   #defaultSendQueueLimit: number | undefined;
@@ -1029,41 +991,6 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    */
   get events(): SocketEvents {
     return this.#events ??= new SocketEvents(this.#live("events"));
-  }
-
-  /**
-   * Deprecated alias: one consumer of {@linkcode Socket.events}, with the old record shape
-   * (`error` is a string). `close()` ends this consumer only. Use `socket.events`.
-   *
-   * @deprecated use `socket.events`
-   * @example
-   * ```ts
-   * import { Request } from "@lib/zmq/mod.ts";
-   * await using req = new Request();
-   * using events = req.monitor();
-   * req.connect("tcp://127.0.0.1:9");
-   * for await (const event of events) if (event.type === "connect:retry") break;
-   * ```
-   */
-  monitor(): SocketMonitor {
-    const consumer = this.events.consumer();
-    const loop = consumer[Symbol.asyncIterator];
-    return {
-      [Symbol.asyncIterator]: () => {
-        const events = loop();
-        const records: AsyncIterableIterator<MonitorEventRecord> = {
-          next: async () => {
-            const result = await events.next();
-            return result.done ? result : { value: legacyRecord(result.value), done: false };
-          },
-          return: () => Promise.resolve({ value: undefined, done: true }),
-          [Symbol.asyncIterator]: () => records,
-        };
-        return records;
-      },
-      close: () => consumer.close(),
-      [Symbol.dispose]: () => consumer.close(),
-    };
   }
 
   /** `await using` support: closes the socket. */

@@ -40,9 +40,9 @@ Deno.test("socket.events is one observer; two consumers each get every event, en
   assert.equal(a.address, endpoint);
   assert.equal(typeof a.interval, "number");
   first.close();
-  // The deprecated alias is a consumer too: closing it ends neither the observer nor others.
-  const legacy = req.monitor();
-  legacy.close();
+  // A second consumer that closes ends neither the observer nor the others.
+  const third = req.events.consumer();
+  third.close();
   // A plain for-await loop is a consumer of its own; leaving it ends only that loop.
   for await (const event of req.events) if (event.type === "connect:retry") break;
   await deadline(
