@@ -12,7 +12,8 @@
  * 3. Reconnect spread: 100 devices lose their only receiver (kill -9) and it comes back
  *    5 s later; the spread of their READYs at the new receiver (full jitter: no storm).
  *
- * Run: `deno run -A labs/08-edge-uplink/bench.ts [--readings 20000] [--runs 3]`
+ * Run: `deno run -A labs/08-edge-uplink/bench.ts [--readings 20000] [--runs 3]` (at least 1000
+ * readings per device)
  *
  * @module
  */
@@ -65,9 +66,11 @@ async function storedRate(devices: number): Promise<number> {
   await using dir = await tempDir("lab08-bench-");
   const db = `${dir.path}/central.db`;
   await using receiver = await startReceiver(db, ["--heartbeat-interval", "1000"]);
-  const processes = Math.min(devices, 4);
+  // The most processes (up to 4) that split the devices evenly.
+  const processes = [4, 3, 2, 1].find((p) => devices % p === 0)!;
   const perProcess = devices / processes;
-  const count = Math.ceil(READINGS / devices);
+  // At least 1000 readings per device, so start-up skew does not dominate many devices.
+  const count = Math.max(1000, Math.ceil(READINGS / devices));
   const procs: RoleProcess[] = [];
   try {
     for (let p = 0; p < processes; p++) {
@@ -98,7 +101,11 @@ async function storedRate(devices: number): Promise<number> {
     }
     await waitFor(
       "every device all acked",
-      () => procs.reduce((n, p) => n + p.eventCount("all_acked"), 0) === devices,
+      () => {
+        const failed = procs.find((p) => p.status !== undefined);
+        if (failed) throw new Error(`field_device exited early:\n${failed.tail()}`);
+        return procs.reduce((n, p) => n + p.eventCount("all_acked"), 0) === devices;
+      },
       { timeoutMs: 600_000, intervalMs: 200 },
     );
     const conn = new DatabaseSync(db);
@@ -186,7 +193,9 @@ async function reconnectSpread(devices: number): Promise<number[]> {
   }
 }
 
-console.log(`Lab 08: ${READINGS} readings per run, batches of ${BATCH_SIZE}`);
+console.log(
+  `Lab 08: ${READINGS} readings per run (at least 1000 per device), batches of ${BATCH_SIZE}`,
+);
 const raw = await rawBaseline();
 console.log(
   `raw lib/zmq DEALER->ROUTER (same batches, no disk, no acks): ${raw.toFixed(0)} readings/s`,

@@ -25,6 +25,7 @@
 import { BadMessageError } from "../codec/schema.ts";
 import { Fsm, type FsmTable } from "./fsm.ts";
 import { type Frames, type Pattern, type PatternPort, trySend } from "./port.ts";
+import { toHex } from "../async/hex.ts";
 
 /** A Binary Star server's state. */
 export type BinaryStarState = "PRIMARY" | "BACKUP" | "ACTIVE" | "PASSIVE";
@@ -154,8 +155,7 @@ export function decodeBeacon(frames: Frames): BinaryStarEvent {
   const frame = frames[0];
   const event = frame.length === 1 ? PEER_EVENTS[String.fromCharCode(frame[0])] : undefined;
   if (!event) {
-    const shown = Array.from(frame.subarray(0, 8), (b) => b.toString(16).padStart(2, "0"))
-      .join("");
+    const shown = toHex(frame, 8);
     throw new BadMessageError(
       `beacon: expected one ASCII digit 1..4, got ${frame.length} bytes (${shown || "empty"})`,
     );

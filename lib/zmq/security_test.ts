@@ -6,12 +6,11 @@ import {
   Pull,
   Push,
   Router,
-  type SocketEvent,
   z85Decode,
   z85Encode,
   ZapHandler,
 } from "./mod.ts";
-import { deadline, text } from "./test_util.ts";
+import { deadline, nextMatching, text } from "./test_util.ts";
 
 Deno.test("Z85: the RFC 32 test vector round-trips", () => {
   const bytes = new Uint8Array([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b]);
@@ -28,14 +27,6 @@ Deno.test("CURVE keys: 40-character Z85, public derivable from secret", () => {
   assert.equal(curvePublic(secretKey), publicKey);
   assert.equal(z85Decode(publicKey).length, 32);
 });
-
-async function waitFor(
-  events: AsyncIterable<SocketEvent>,
-  match: (event: SocketEvent) => boolean,
-): Promise<SocketEvent> {
-  for await (const event of events) if (match(event)) return event;
-  throw new Error("the events ended before the event");
-}
 
 Deno.test("CURVE: the right server key works; a wrong one delivers nothing and fails the handshake", async () => {
   const server = curveKeyPair();
@@ -63,7 +54,7 @@ Deno.test("CURVE: the right server key works; a wrong one delivers nothing and f
   intruder.connect(pull.lastEndpoint!);
   const sent = intruder.send("must not arrive");
   const failure = await deadline(
-    waitFor(serverEvents, (e) => e.type.startsWith("handshake:error")),
+    nextMatching(serverEvents, (e) => e.type.startsWith("handshake:error")),
     5000,
     "handshake failure on the server",
   );
@@ -116,7 +107,7 @@ Deno.test("ZAP: one client key is allowed, another denied", async () => {
     mallory.connect(router.lastEndpoint!);
     void mallory.send("hello from mallory").catch(() => {});
     const failure = await deadline(
-      waitFor(events, (e) => e.type === "handshake:error:auth"),
+      nextMatching(events, (e) => e.type === "handshake:error:auth"),
       5000,
       "auth failure",
     );

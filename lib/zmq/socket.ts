@@ -19,7 +19,7 @@ import { EAGAIN, EINTR, errnoName, ZmqError } from "./errors.ts";
 import { cstr, type ZmqSymbols } from "./ffi.ts";
 import { platform } from "./libc.ts";
 import { type Pollable, reactor } from "./reactor.ts";
-import { closeEvents, emitEvent, type SocketEvent, SocketEvents } from "./socket_events.ts";
+import { closeEvents, emitEvent, SocketEvents } from "./socket_events.ts";
 
 /**
  * One frame as the caller may pass it. `null` is an empty frame.

@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
-import { curveKeyPair, Dealer, Request, Router, type SocketEvent } from "./mod.ts";
-import { deadline } from "./test_util.ts";
+import { curveKeyPair, Dealer, Request, Router } from "./mod.ts";
+import { deadline, nextMatching } from "./test_util.ts";
 
 /** Reads `events` until `match`, or throws when the observer ends first. */
-async function nextMatching(
-  events: AsyncIterable<SocketEvent>,
-  match: (event: SocketEvent) => boolean,
-): Promise<SocketEvent> {
-  for await (const event of events) if (match(event)) return event;
-  throw new Error("the events ended before the event");
-}
-
 /** An endpoint nobody listens on (a port bound once, then closed at once). */
 function closedEndpoint(): string {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

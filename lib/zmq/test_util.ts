@@ -4,6 +4,10 @@
  * @module
  */
 
+import { deadline as withDeadline } from "../async/deadline.ts";
+import { waitFor } from "../testing/wait_for.ts";
+import type { SocketEvent } from "./socket_events.ts";
+
 /**
  * The transports a conformance test runs over.
  *
@@ -53,7 +57,8 @@ export function bindEndpoint(transport: Transport, dir: string): string {
 }
 
 /**
- * Rejects if `promise` does not settle within `ms`, naming what was awaited.
+ * Rejects if `promise` does not settle within `ms`, naming what was awaited (the shared
+ * `deadline` of `@lib/async` with the tests' argument order).
  *
  * @example
  * ```ts
@@ -64,26 +69,13 @@ export function bindEndpoint(transport: Transport, dir: string): string {
  * const reply = await deadline(req.receive(), 2000, "reply").catch((error) => error);
  * ```
  */
-export async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(promise, ms, { what });
 }
 
 /**
  * Polls `check` until it returns true or the deadline passes (for conditions that have no
- * event, e.g. "the subscription has reached the publisher").
+ * event, e.g. "the subscription has reached the publisher"): `waitFor` of `@lib/testing`.
  *
  * @example
  * ```ts
@@ -97,11 +89,27 @@ export async function until(
   ms: number,
   what: string,
 ): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await waitFor(what, check, { timeoutMs: ms, intervalMs: 5 });
+}
+
+/**
+ * The first event of `events` that `match` accepts; rejects if the events end first.
+ *
+ * @example
+ * ```ts
+ * import { Request } from "@lib/zmq/mod.ts";
+ * import { nextMatching } from "./test_util.ts";
+ * await using req = new Request();
+ * req.connect("tcp://127.0.0.1:9");
+ * const retry = await nextMatching(req.events, (e) => e.type === "connect:retry");
+ * ```
+ */
+export async function nextMatching(
+  events: AsyncIterable<SocketEvent>,
+  match: (event: SocketEvent) => boolean,
+): Promise<SocketEvent> {
+  for await (const event of events) if (match(event)) return event;
+  throw new Error("the events ended before the event");
 }
 
 /**

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Clock } from "@lib/async/mod.ts";
+import { type Clock, toHex } from "@lib/async/mod.ts";
 import type { Credit } from "./protocol.ts";
 
 /** What the dispatcher knows about one parser. */
@@ -41,7 +41,7 @@ export interface CreditDispatchOptions {
   maxPeers?: number;
 }
 
-const keyOf = (id: Uint8Array) => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
+const keyOf = (id: Uint8Array) => toHex(id);
 
 /**
  * @example

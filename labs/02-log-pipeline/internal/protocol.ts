@@ -17,6 +17,7 @@
  * @module
  */
 import { BadMessageError, decode, encode, s, type Schema } from "@lib/codec/mod.ts";
+import { toHex } from "@lib/async/mod.ts";
 
 /** Protocol name and version: first frame of every message. */
 export const PROTOCOL = "LOGPIPE/1";
@@ -301,5 +302,5 @@ export function decodeAck(frames: Uint8Array[]): Ack {
 /** A fresh random run id. */
 export function newRunId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(bytes);
 }

@@ -18,6 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson, type JsonValue } from "./canonical_json.ts";
+import { fromHex } from "@lib/async/mod.ts";
 
 /** `prev_hash` of the first entry: 32 zero bytes in hex. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -59,7 +60,7 @@ export function entryHash(
     seq: content.seq,
     ts: content.ts,
   });
-  return createHash("sha256").update(hexBytes(prevHash)).update(canonical).digest("hex");
+  return createHash("sha256").update(fromHex(prevHash)).update(canonical).digest("hex");
 }
 
 /**
@@ -137,8 +138,4 @@ export function parseEntry(line: string): ChainEntry {
   return e as unknown as ChainEntry;
 }
 
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { entryHash, formatEntry, GENESIS_HASH, makeEntry, parseEntry } from "./hash_chain.ts";
+import { toHex } from "@lib/async/mod.ts";
 
 async function sha256Hex(...parts: Uint8Array[]): Promise<string> {
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -9,7 +10,7 @@ async function sha256Hex(...parts: Uint8Array[]): Promise<string> {
     at += p.length;
   }
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(digest);
 }
 
 Deno.test("entryHash is sha256(prev_hash bytes || canonical {id, record, seq, ts})", async () => {

@@ -2,9 +2,10 @@
  * The Clone client (the Guide's clone agent, `clone.py`), sans-IO, as a firewall node's
  * policy replica:
  *
- * 1. **syncing**: ask the current server for a snapshot (`ICANHAZ?` + subtree) while
- *    updates from its publisher are already subscribed and held (bounded); KVSYNCs are
- *    validated into a staging table;
+ * 1. **syncing**: once the subscription to the current server's publisher is in place
+ *    (it delivered a message, or one heartbeat passed), ask it for a snapshot (`ICANHAZ?`
+ *    + subtree); updates arriving meanwhile are held (bounded); KVSYNCs are validated
+ *    into a staging table;
  * 2. at `KTHXBAI` (sequence S) the staging table replaces the live one in one swap, then
  *    the held updates newer than S are applied in order and older ones dropped: an update
  *    fired while the snapshot was taken is in exactly one of the two, so none is lost or
@@ -132,6 +133,10 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
   #syncReason = "start";
   #behind = 0;
   #started = false;
+  /** Servers whose publisher has delivered to us: our subscription is in place there. */
+  readonly #subscribed = new Set<number>();
+  /** While syncing: when to send ICANHAZ? without proof of the subscription (undefined: sent). */
+  #icanhazDue: number | undefined;
   #stats = {
     syncs: 0,
     applied: 0,
@@ -264,7 +269,9 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
       return;
     }
     this.#peers.heard(server);
+    this.#subscribed.add(server);
     if (this.#state === "syncing") {
+      if (this.#icanhazDue !== undefined) this.#sendIcanhaz();
       if (msg.key === HUGZ) return;
       if (this.#pending.length >= this.#maxPending) {
         this.#pendingOverflow = true;
@@ -285,6 +292,7 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
   tick(now: number = this.#opts.clock.now()): void {
     if (!this.#started) return;
     if (this.#state === "syncing") {
+      if (this.#icanhazDue !== undefined && now >= this.#icanhazDue) this.#sendIcanhaz();
       if (now >= this.#syncDeadline) {
         this.#opts.log.limited("warn", "sync_timeout", {
           server: this.#server,
@@ -347,8 +355,18 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
     this.#behind = 0;
     this.#peers.forget(this.#server);
     this.#opts.onSync?.(this.#server);
-    this.#opts.send(encodeIcanhaz(this.subtree));
     this.#opts.log.info("sync_requested", { server: this.#server, reason, subtree: this.subtree });
+    // Ask only once our subscription is in place (the server's publisher has delivered to
+    // us), else updates between the snapshot's cut and the subscription would be missed
+    // (a gap, and one more snapshot). A server that publishes nothing until asked (the
+    // Guide's Binary Star pair) is asked after one heartbeat anyway.
+    this.#icanhazDue = now + this.heartbeatMs;
+    if (this.#subscribed.has(this.#server)) this.#sendIcanhaz();
+  }
+
+  #sendIcanhaz(): void {
+    this.#icanhazDue = undefined;
+    this.#opts.send(encodeIcanhaz(this.subtree));
   }
 
   #finishSync(sequence: number): void {

@@ -13,6 +13,7 @@ Usage: clonesrv6.py -p [--port P|0] [--peer-state tcp://...] [--set KEY=VALUE]..
 With --port 0 it picks a free P (P+1 and P+2 free too) and prints "I: listening on P".
 """
 import argparse
+import signal
 import sys
 import time
 
@@ -57,6 +58,7 @@ def main():
     ap.add_argument("--peer-state", default="tcp://127.0.0.1:1")
     ap.add_argument("--set", action="append", default=[])
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.p == args.b:
         say("Usage: clonesrv6.py { -p | -b } [--port P]")
         return 1

@@ -10,8 +10,8 @@
  */
 import { systemClock, toHex } from "@lib/async/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
-import { SequenceTracker, WorkerQueue } from "@lib/patterns/mod.ts";
-import { endpoint, int, runRole, writableFile } from "@lib/role/mod.ts";
+import { InFlight, SequenceTracker, WorkerQueue } from "@lib/patterns/mod.ts";
+import { endpoint, int, InvalidArgumentError, runRole, writableFile } from "@lib/role/mod.ts";
 import { Router } from "@lib/zmq/mod.ts";
 import { type Batch, encodeAck, HEARTBEAT, parseMessage } from "../internal/protocol.ts";
 import { ReadingStore } from "../internal/reading_store.ts";
@@ -27,6 +27,20 @@ interface Options {
   groupCommit: number;
   viewInterval: number;
   json: boolean;
+  simulateOutage?: { everyMs: number; forMs: number };
+}
+
+/** `--simulate-outage <every>:<for>` (ms): a demo/fault-injection knob. */
+function outageSpec(value: string): { everyMs: number; forMs: number } {
+  const m = /^(\d+):(\d+)$/.exec(value.trim());
+  const everyMs = m ? Number(m[1]) : NaN;
+  const forMs = m ? Number(m[2]) : NaN;
+  if (!(everyMs > 0 && forMs > 0 && forMs < everyMs)) {
+    throw new InvalidArgumentError(
+      `expected <every ms>:<for ms> with 0 < for < every, e.g. 20000:8000, got "${value}"`,
+    );
+  }
+  return { everyMs, forMs };
 }
 
 interface Peer {
@@ -93,6 +107,11 @@ await runRole<Options>({
         "--json",
         "print view snapshots and device events as JSON lines",
         false,
+      )
+      .option(
+        "--simulate-outage <every:for>",
+        "demo/fault injection: every <every> ms go silent for <for> ms (no reads, heartbeats or acks), like a pulled cable",
+        outageSpec,
       ),
   async run(options, ctx) {
     const store = new ReadingStore(options.db, options.name);
@@ -126,11 +145,34 @@ await runRole<Options>({
       sendFailed: 0,
     };
 
+    // Simulated outage: the receiver neither reads nor beats, as if its cable were pulled.
+    let silentUntil = 0;
+    const silent = () => {
+      if (silentUntil === 0) return false;
+      if (systemClock.now() < silentUntil) return true;
+      silentUntil = 0;
+      ctx.log.info("simulated_outage_over", {});
+      return false;
+    };
+    const outage = options.simulateOutage;
+    if (outage) {
+      ctx.every(outage.everyMs, () => {
+        silentUntil = systemClock.now() + outage.forMs;
+        ctx.log.warn("simulated_outage", { for_ms: outage.forMs });
+      });
+    }
     const emit = (event: string, fields: Record<string, unknown>) => {
       if (options.json) ctx.print(JSON.stringify({ event, ...fields }));
     };
-    const sendTo = (rid: Uint8Array, frames: Uint8Array[]) => {
-      router.send([rid, ...frames]).catch(() => counts.sendFailed++);
+    // Acks in flight, so the drain on stop waits until they are handed to libzmq.
+    const acksInFlight = new InFlight<number>();
+    let ackSeq = 0;
+    const sendTo = (rid: Uint8Array, frames: Uint8Array[], ack = false) => {
+      const id = ++ackSeq;
+      if (ack) acksInFlight.add(id);
+      router.send([rid, ...frames]).catch(() => counts.sendFailed++).finally(() => {
+        if (ack) acksInFlight.done(id);
+      });
     };
     const admit = (key: string, rid: Uint8Array): boolean => {
       if (peers.has(key)) return true;
@@ -190,6 +232,7 @@ await runRole<Options>({
               upto: v.upto,
               status: v.status,
             }),
+            true,
           );
           counts.acks++;
         }
@@ -197,6 +240,7 @@ await runRole<Options>({
     };
 
     const serving = ctx.serve(router, (frames) => {
+      if (silent()) return; // what arrives during a simulated outage is lost, as on the wire
       if (frames.length < 2) {
         throw new BadMessageError(
           `expected a routing id and a message, got ${frames.length} frame(s)`,
@@ -228,7 +272,7 @@ await runRole<Options>({
           return;
         case "batch": {
           if (!admit(key, rid)) return;
-          peers.heard(key);
+          peers.heard(key, { heartbeat: true }); // a 6/PPP peer: its silence expires it
           const peer = peers.get(key)!;
           if (peer.data.device !== message.batch.device) {
             peers.ready(key, { rid, device: message.batch.device });
@@ -277,6 +321,7 @@ await runRole<Options>({
           sessions.set(device, { online: false, lastSeen: worker.lastSeen });
         }
       }
+      if (silent()) return;
       for (const worker of peers.heartbeatDue(now)) {
         sendTo(worker.data.rid, [heartbeatFrame]);
         if (worker.data.device) {
@@ -315,8 +360,9 @@ await runRole<Options>({
     );
 
     await serving;
-    // Batches received before the stop are stored and acked; the acks linger out.
+    // Batches received before the stop are stored and acked; the acks go out before exit.
     flush();
+    await ctx.drain(() => acksInFlight.whenSettled(), { what: "acks" });
     ctx.log.info("receiver_stats", {
       ...counts,
       ...peers.stats(),

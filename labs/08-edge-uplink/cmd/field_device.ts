@@ -311,7 +311,7 @@ async function runDevice(
       log.info("all_acked", { ...uplink.stats(), dropped: outbox.dropped });
     }
   });
-  samplingDone = await sample(id, index, options, ctx, log, outbox, () => uplink.pump());
+  samplingDone = await sample(index, options, ctx, log, outbox, () => uplink.pump());
   await ctx.stopped;
   pirate.stop();
   // Drain: what is queued goes out while the budget lasts; the rest stays on disk.
@@ -324,7 +324,6 @@ async function runDevice(
 
 /** The simulated sensor: a random walk, one reading per `--interval`, into the outbox. */
 async function sample(
-  id: string,
   index: number,
   options: Options,
   ctx: RoleContext,

@@ -97,7 +97,6 @@ export class Uplink {
   #current: number | null = null;
   #live = false;
   #lastHeardAt: number | null = null;
-  #lostAt: number | null = null;
   #lostFrom: number | null = null;
   #sessionStart = 0;
   #failbackAt = Infinity;
@@ -217,7 +216,6 @@ export class Uplink {
       }
       this.#o.log.info("receiver_up", { receiver, queued: this.#o.queue.size });
       this.#lostFrom = null;
-      this.#lostAt = null;
     }
     this.#lastHeardAt = now;
     this.pump();
@@ -228,7 +226,6 @@ export class Uplink {
     if (this.#current !== null) {
       this.#breakers[this.#current].failure();
       this.#lostFrom = this.#current;
-      this.#lostAt ??= this.#o.clock.now();
       this.#o.log.warn("receiver_lost", {
         receiver: this.#o.receivers[this.#current],
         queued: this.#o.queue.size,
@@ -254,9 +251,9 @@ export class Uplink {
           to: this.#o.receivers[i],
           after_ms: Math.round(now - this.#sessionStart),
         });
-        // The failback session starts as if the previous receiver had been lost, but
-        // without counting a failure against it.
-        this.#lostFrom = this.#current;
+        // Not a loss: no failure counts against the backup, and if the preferred
+        // receiver does not answer, the next choice after it is the backup again.
+        this.#lostFrom = null;
         return this.#o.receivers[i];
       }
     }
