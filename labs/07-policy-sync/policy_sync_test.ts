@@ -3,13 +3,17 @@
  * proving each guarantee through their JSON events and `--json` change lines.
  */
 import assert from "node:assert/strict";
-import { runOnce, waitFor } from "@lib/testing/mod.ts";
-import { Dealer } from "@lib/zmq/mod.ts";
+import { pythonWithZmq, runOnce, tempDir, waitFor } from "@lib/testing/mod.ts";
+import { encodeKv, newUuid } from "./internal/protocol.ts";
+import { Dealer, Push } from "@lib/zmq/mod.ts";
 import {
   changes,
-  pythonWithZmq,
+  chpOn,
+  createPairNetwork,
+  netnsSkipReason,
   rawWriter,
-  spawnPython,
+  spawnGuidePython,
+  startHalf,
   startMaster,
   startNode,
   testdata,
@@ -61,7 +65,10 @@ Deno.test("updates fired during the snapshot: none lost, none applied twice", as
   let stop = false;
   const burst = (async () => {
     while (!stop && written < 20_000) {
-      await writer.set(`/acl/burst/k${written}`, `allow tcp from any to any port ${1 + written % 60000}`);
+      await writer.set(
+        `/acl/burst/k${written}`,
+        `allow tcp from any to any port ${1 + written % 60000}`,
+      );
       written++;
       if (written % 10 === 0) await new Promise((r) => setTimeout(r, 2));
     }
@@ -70,7 +77,9 @@ Deno.test("updates fired during the snapshot: none lost, none applied twice", as
   await using node = await startNode(master.server);
   await node.event("synced", undefined, LONG);
   const after = written + 100;
-  await waitFor("100 more updates after the snapshot", () => written >= after, { timeoutMs: 20_000 });
+  await waitFor("100 more updates after the snapshot", () => written >= after, {
+    timeoutMs: 20_000,
+  });
   stop = true;
   await burst;
   const N = written;
@@ -106,10 +115,13 @@ Deno.test("ttl: the master expires the key and every node deletes it", async () 
   ]);
   assert.equal(set.code, 0, set.stderr);
   await master.proc.event("policy_expired", (e) => e.key === "/acl/dmz/temp", LONG);
-  await waitFor("the node to delete /acl/dmz/temp", () =>
-    changes(node).some((c) => c.kind === "delete" && c.key === "/acl/dmz/temp"), {
-    timeoutMs: 10_000,
-  });
+  await waitFor(
+    "the node to delete /acl/dmz/temp",
+    () => changes(node).some((c) => c.kind === "delete" && c.key === "/acl/dmz/temp"),
+    {
+      timeoutMs: 10_000,
+    },
+  );
   const kinds = changes(node).filter((c) => c.key === "/acl/dmz/temp").map((c) => c.kind);
   assert.deepEqual(kinds, ["set", "delete"]);
   await node.stop();
@@ -176,7 +188,8 @@ Deno.test("restart: a node enforces its persisted table at once, then re-syncs",
   await using node = await startNode(master.server, ["--state-file", stateFile]);
   const restored = await node.event("state_restored", undefined, LONG);
   assert.equal(restored.policies, 4);
-  assert.deepEqual(changes(node)[0], { kind: "restored", version: restored.version, policies: 4 });
+  const line = await node.stdoutLine((l) => l.includes('"restored"'), LONG);
+  assert.deepEqual(JSON.parse(line), { kind: "restored", version: restored.version, policies: 4 });
   await node.event("sync_timeout", undefined, LONG);
   await node.stop();
 });
@@ -245,6 +258,29 @@ Deno.test("a sequence gap (injected loss) makes the node re-sync to the master's
   await master.proc.stop();
 });
 
+Deno.test("--pull: KVSETs from a PUSH writer (the Guide's clone.py) are taken too", async () => {
+  await using dir = await tempDir();
+  await using master = await startMaster(["--pull", `ipc://${dir.path}/pull`]);
+  await using node = await startNode(master.server);
+  await node.event("synced", undefined, LONG);
+  const push = new Push({ linger: 1000 });
+  try {
+    push.connect(`ipc://${dir.path}/pull`);
+    await push.send(encodeKv({
+      key: "/acl/dmz/pushed",
+      sequence: 0,
+      uuid: newUuid(),
+      properties: new Map(),
+      body: new TextEncoder().encode(RULE),
+    }));
+    await node.event("table_version", (e) => e.policies === 5, LONG);
+  } finally {
+    push.close();
+  }
+  await node.stop();
+  await master.proc.stop();
+});
+
 Deno.test("subtree: a node replicates only /acl/dmz/", async () => {
   await using master = await startMaster();
   await using node = await startNode(master.server, ["--subtree", "/acl/dmz/"]);
@@ -273,7 +309,9 @@ Deno.test("options: bad values exit 2 with one line; --help lists the roles' fla
 
 const python = await pythonWithZmq();
 if (!python) {
-  console.log("skipping the Guide interop tests: python3-zmq is not installed (apt-get install -y python3-zmq)");
+  console.log(
+    "skipping the Guide interop tests: python3-zmq is not installed (apt-get install -y python3-zmq)",
+  );
 }
 
 Deno.test({
@@ -283,7 +321,7 @@ Deno.test({
     await using master = await startMaster();
     await using node = await startNode(master.server);
     await node.event("synced", undefined, LONG);
-    await using cli = spawnPython(python!, "clonecli6.py", [
+    await using cli = spawnGuidePython(python!, "clonecli6.py", [
       "--server",
       master.server,
       "--subtree",
@@ -300,8 +338,11 @@ Deno.test({
     await cli.stdoutLine(/I: received delete=\d+ key=\/acl\/py\/b/, LONG);
     await node.event("table_version", (e) => e.policies === 5, LONG);
     const kinds = changes(node).filter((c) => c.key === "/acl/py/b").map((c) => c.kind);
-    await waitFor("the node to see /acl/py/b set and expired", () =>
-      changes(node).filter((c) => c.key === "/acl/py/b").length === 2, { timeoutMs: 10_000 });
+    await waitFor(
+      "the node to see /acl/py/b set and expired",
+      () => changes(node).filter((c) => c.key === "/acl/py/b").length === 2,
+      { timeoutMs: 10_000 },
+    );
     assert.ok(kinds.length <= 2);
     assert.equal((await cli.wait()).code, 0);
     await node.stop();
@@ -313,7 +354,7 @@ Deno.test({
   name: "interop: our node and writer against a Guide-style clonesrv6.py",
   ignore: !python,
   async fn() {
-    await using srv = spawnPython(python!, "clonesrv6.py", [
+    await using srv = spawnGuidePython(python!, "clonesrv6.py", [
       "-p",
       "--port",
       "0",
@@ -336,5 +377,91 @@ Deno.test({
     await node.event("table_version", (e) => e.policies === 2, LONG);
     await srv.stdoutLine(/I: publishing update=\d+ key=\/acl\/dmz\/x/, LONG);
     await node.stop();
+  },
+});
+
+const netnsSkip = await netnsSkipReason();
+if (netnsSkip) console.log(`skipping the Lab 07 namespace tests: ${netnsSkip}`);
+
+Deno.test({
+  name:
+    "pair (Clone model 6, namespaces): primary kill -9 -> the node fails over to the backup, nothing lost",
+  ignore: netnsSkip !== undefined,
+  async fn() {
+    await using net = await createPairNetwork();
+    const HB = "250";
+    const primary = await startHalf(net, "primary", 250);
+    try {
+      await using backup = await startHalf(net, "backup", 250);
+      await primary.event("state_changed", (e) => e.to === "ACTIVE", LONG);
+      await backup.event("state_changed", (e) => e.to === "PASSIVE", LONG);
+      const servers = [chpOn(net, "primary"), chpOn(net, "backup")];
+      await using node = await startNode(servers, ["--heartbeat", HB], {
+        netns: net.host("node").netns,
+      });
+      assert.equal((await node.event("synced", undefined, LONG)).server, 0);
+      const write = (key: string) =>
+        runOnce("07", "policy_master", [
+          "set",
+          ...servers.flatMap((s) => ["--server", s]),
+          key,
+          RULE,
+        ], { netns: net.host("node").netns });
+      const first = await write("/acl/dmz/before");
+      assert.equal(first.code, 0, first.stderr);
+      await node.event("table_version", (e) => e.policies === 5, LONG);
+      // The backup mirrors the active: it has the update too.
+      await backup.event("synced", undefined, LONG);
+      await primary.kill();
+      await node.event("master_silent", undefined, LONG);
+      const failover = await node.event("synced", (e) => e.server === 1, LONG);
+      assert.equal(failover.policies, 5, "the backup had every policy the primary had published");
+      await backup.event("became_active", undefined, LONG);
+      const second = await write("/acl/dmz/after");
+      assert.equal(second.code, 0, second.stderr);
+      await node.event("table_version", (e) => e.policies === 6, LONG);
+      await node.stop();
+      await backup.stop();
+    } finally {
+      await primary[Symbol.asyncDispose]();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "node link down (namespaces): the node keeps its table, reports the master silent, re-syncs after link up",
+  ignore: netnsSkip !== undefined,
+  async fn() {
+    await using net = await createPairNetwork();
+    const server = chpOn(net, "primary");
+    await using master = await startMaster(
+      ["--heartbeat", "250"],
+      server,
+      net.host("primary").netns,
+    );
+    await using node = await startNode(server, ["--heartbeat", "250"], {
+      netns: net.host("node").netns,
+    });
+    await node.event("synced", undefined, LONG);
+    await net.linkDown("node");
+    const silent = await node.event("master_silent", undefined, LONG);
+    assert.equal(silent.policies, 4, "the last table is kept while the link is down");
+    // A change the node cannot see yet.
+    const set = await runOnce("07", "policy_master", [
+      "set",
+      "--server",
+      server,
+      "/acl/dmz/while-down",
+      RULE,
+    ], {
+      netns: net.host("primary").netns,
+    });
+    assert.equal(set.code, 0, set.stderr);
+    await net.linkUp("node");
+    await node.event("table_version", (e) => e.policies === 5, { timeout: 60_000 });
+    assert.ok(node.eventCount("synced") >= 2, "it re-synced by snapshot");
+    await node.stop();
+    await master.proc.stop();
   },
 });

@@ -6,13 +6,31 @@
  * @module
  */
 import { deadline } from "@lib/async/mod.ts";
-import { RoleProcess, spawnRole } from "@lib/testing/mod.ts";
+import {
+  createTestNetwork,
+  type RoleProcess,
+  spawnPython,
+  spawnRole,
+  type TestNetwork,
+  testNetworkSupport,
+} from "@lib/testing/mod.ts";
 import { XPublisher } from "@lib/zmq/mod.ts";
 import { encodeKv, newUuid } from "./internal/protocol.ts";
 
 /** Absolute path of a file under this lab's testdata/. */
 export const testdata = (name: string): string =>
   new URL(`./testdata/${name}`, import.meta.url).pathname;
+
+/** Waits for `proc`'s `listening` event on `socket`; kills the process if it never comes. */
+async function listeningOn(proc: RoleProcess, socket: string): Promise<string> {
+  try {
+    const ev = await proc.event("listening", (e) => e.socket === socket, { timeout: 30_000 });
+    return String(ev.endpoint);
+  } catch (error) {
+    await proc[Symbol.asyncDispose]();
+    throw error;
+  }
+}
 
 /** A running master and its `tcp://127.0.0.1:P`. */
 export interface Master {
@@ -31,7 +49,11 @@ export interface Master {
  * await using master = await startMaster(["--heartbeat", "200"]);
  * ```
  */
-export async function startMaster(args: string[] = [], bind = "tcp://127.0.0.1:*"): Promise<Master> {
+export async function startMaster(
+  args: string[] = [],
+  bind = "tcp://127.0.0.1:*",
+  netns?: string,
+): Promise<Master> {
   const proc = await spawnRole("07", "policy_master", [
     "--bind",
     bind,
@@ -39,20 +61,14 @@ export async function startMaster(args: string[] = [], bind = "tcp://127.0.0.1:*
     "0",
     ...(args.includes("--policies") ? [] : ["--policies", testdata("policies")]),
     ...args,
-  ]);
-  try {
-    const ev = await proc.event("listening", (e) => e.socket === "snapshot", { timeout: 20_000 });
-    const server = String(ev.endpoint);
-    return {
-      proc,
-      server,
-      port: Number(/:(\d+)$/.exec(server)![1]),
-      [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-    };
-  } catch (error) {
-    await proc[Symbol.asyncDispose]();
-    throw error;
-  }
+  ], netns ? { netns } : {});
+  const server = await listeningOn(proc, "snapshot");
+  return {
+    proc,
+    server,
+    port: Number(/:(\d+)$/.exec(server)![1]),
+    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
+  };
 }
 
 /**
@@ -60,11 +76,16 @@ export async function startMaster(args: string[] = [], bind = "tcp://127.0.0.1:*
  *
  * @example
  * ```ts
+ * await using master = await startMaster();
  * await using node = await startNode(master.server, ["--subtree", "/acl/dmz/"]);
  * await node.event("synced");
  * ```
  */
-export function startNode(server: string | string[], args: string[] = []): Promise<RoleProcess> {
+export function startNode(
+  server: string | string[],
+  args: string[] = [],
+  options: { netns?: string } = {},
+): Promise<RoleProcess> {
   const servers = Array.isArray(server) ? server : [server];
   return spawnRole("07", "firewall_node", [
     ...servers.flatMap((s) => ["--server", s]),
@@ -74,7 +95,7 @@ export function startNode(server: string | string[], args: string[] = []): Promi
     "--stats-interval",
     "0",
     ...args,
-  ]);
+  ], options);
 }
 
 /** A node's `--json` change lines, parsed. */
@@ -94,6 +115,7 @@ export interface RawWriter extends AsyncDisposable {
  *
  * @example
  * ```ts
+ * await using master = await startMaster();
  * await using writer = await rawWriter(master.port);
  * await writer.set("/acl/x", "deny any from any to any");
  * ```
@@ -122,36 +144,72 @@ export async function rawWriter(port: number): Promise<RawWriter> {
   };
 }
 
-/** A python3 with pyzmq (a pyenv shim may hide the system's python3-zmq), or undefined. */
-export async function pythonWithZmq(): Promise<string | undefined> {
-  for (const python of ["python3", "/usr/bin/python3"]) {
-    const out = await new Deno.Command(python, {
-      args: ["-c", "import zmq"],
-      stdout: "null",
-      stderr: "null",
-    }).output().catch(() => undefined);
-    if (out?.success) return python;
-  }
-  return undefined;
-}
-
 /**
  * Runs one of the Guide-style Python programs in testdata/ (its `I:` lines are stdout;
  * dispose it to kill it).
  *
  * @example
  * ```ts
- * await using srv = spawnPython(python, "clonesrv6.py", ["-p", "--port", "0"]);
- * await srv.stdoutLine(/listening on/);
+ * import { pythonWithZmq } from "@lib/testing/mod.ts";
+ * import { spawnGuidePython } from "./testing.ts";
+ * const python = await pythonWithZmq();
+ * await using srv = spawnGuidePython(python ?? "python3", "clonesrv6.py", ["-p", "--port", "0"]);
+ * await srv.stdoutLine((line) => line.includes("listening on"));
  * ```
  */
-export function spawnPython(python: string, script: string, args: string[]): RoleProcess {
-  const command = new Deno.Command(python, {
-    args: ["-u", testdata(script), ...args],
-    cwd: testdata(""),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  return new RoleProcess(script, command, false);
+export function spawnGuidePython(python: string, script: string, args: string[]): RoleProcess {
+  return spawnPython(python, testdata(script), args, { cwd: testdata("") });
+}
+
+/** Why the namespace tests cannot run here, or undefined when they can. */
+export async function netnsSkipReason(): Promise<string | undefined> {
+  const support = await testNetworkSupport();
+  return support.ok ? undefined : support.reason;
+}
+
+/** The hosts of the pair test: two masters and a node (the node host also writes). */
+export function createPairNetwork(): Promise<TestNetwork> {
+  return createTestNetwork({ hosts: ["primary", "backup", "node"] });
+}
+
+/** `tcp://<host>:5570` on the test network (the namespaces are the test's own). */
+export const chpOn = (net: TestNetwork, host: string): string =>
+  `tcp://${net.host(host).address}:5570`;
+
+/**
+ * Starts one half of a Clone model 6 pair in its namespace (P = 5570, Binary Star state on
+ * 5003), heartbeat `hb` ms, and waits until it listens.
+ *
+ * @example
+ * ```ts
+ * await using net = await createPairNetwork();
+ * await using primary = await startHalf(net, "primary", 250);
+ * ```
+ */
+export async function startHalf(
+  net: TestNetwork,
+  half: "primary" | "backup",
+  hb: number,
+): Promise<RoleProcess> {
+  const other = half === "primary" ? "backup" : "primary";
+  const proc = await spawnRole("07", "policy_master", [
+    "--bind",
+    chpOn(net, half),
+    "--policies",
+    testdata("policies"),
+    "--ha",
+    half,
+    "--peer",
+    chpOn(net, other),
+    "--bstar-bind",
+    `tcp://${net.host(half).address}:5003`,
+    "--bstar-peer",
+    `tcp://${net.host(other).address}:5003`,
+    "--heartbeat",
+    String(hb),
+    "--stats-interval",
+    "0",
+  ], { netns: net.host(half).netns });
+  await listeningOn(proc, "bstar");
+  return proc;
 }

@@ -16,6 +16,7 @@ import {
 import {
   assertExactlyOnceInOrder,
   deviceCounters,
+  FAILOVER_ARGS,
   range,
   type Receiver,
   startDevice,
@@ -110,14 +111,9 @@ Deno.test({
     const db = `${dir.path}/central.db`;
     const { net, primary, backup, endpoints } = await topology(db);
     try {
-      await using device = await startDevice("d1", endpoints, `${dir.path}/dev`, [
-        "--count",
-        "300",
-        "--interval",
-        "20",
-        "--failback-after",
-        "1500",
-      ], { netns: net.host("device").netns });
+      await using device = await startDevice("d1", endpoints, `${dir.path}/dev`, FAILOVER_ARGS, {
+        netns: net.host("device").netns,
+      });
       await device.event("receiver_up", (e) => e.receiver === endpoints[0], LONG);
       await net.linkDown("primary");
       const failover = await device.event("failover", (e) => e.to === endpoints[1], LONG);

@@ -7,11 +7,12 @@
 import assert from "node:assert/strict";
 import { Dealer, Router } from "@lib/zmq/mod.ts";
 import { runOnce, spawnRole, tempDir, waitFor } from "@lib/testing/mod.ts";
+import { findRole, loadManifest, permissionFlags } from "@lib/tooling/manifest.ts";
 import {
   assertExactlyOnceInOrder,
   deviceCounters,
+  FAILOVER_ARGS,
   freeEndpoint,
-  HB,
   range,
   startDevice,
   startReceiver,
@@ -82,7 +83,7 @@ Deno.test("failover: a frozen primary (SIGSTOP) -> the device moves to the backu
     "d1",
     [primary.endpoint, backup.endpoint],
     `${dir.path}/dev`,
-    ["--count", "300", "--interval", "20", "--failback-after", "1500"],
+    FAILOVER_ARGS,
   );
   await device.event("receiver_up", (e) => e.receiver === primary.endpoint, LONG);
   await waitFor("a few readings stored", () => storedReadings(db, "d1").length >= 20, {
@@ -260,9 +261,12 @@ Deno.test("field_device: bad input from a receiver is logged and dropped; its he
   try {
     await fake.bind("tcp://127.0.0.1:*");
     const enc = new TextEncoder();
+    const hb = 600; // liveness 1.8 s: a stall of the loaded machine is not a lost receiver
     await using device = await startDevice("d1", [fake.lastEndpoint!], `${dir.path}/dev`, [
       "--interval",
       "100",
+      "--heartbeat-interval",
+      String(hb),
     ]);
     const [rid] = await fake.receive(); // READY
     await fake.send([rid, enc.encode("\x02")]);
@@ -270,10 +274,10 @@ Deno.test("field_device: bad input from a receiver is logged and dropped; its he
     await fake.send([rid, enc.encode("a"), enc.encode("b"), enc.encode("c")]);
     await device.event("bad_message", undefined, LONG);
     // Keep beating for 2 × liveness intervals: the device must not declare us dead.
-    const until = Date.now() + HB * 6;
+    const until = Date.now() + hb * 6;
     while (Date.now() < until) {
       await fake.send([rid, enc.encode("\x02")]);
-      await new Promise((r) => setTimeout(r, HB / 2));
+      await new Promise((r) => setTimeout(r, hb / 3));
     }
     assert.equal(device.eventCount("receiver_lost"), 0);
     await device.stop();
@@ -340,4 +344,65 @@ Deno.test("central_receiver view: plain snapshots when piped, JSON lines with --
   await device.stop();
   await plain.proc.stop();
   await json.proc.stop();
+});
+
+const tmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+  .output().then((o) => o.success, () => false);
+if (!tmux) console.log("skipping the terminal view test: tmux is not installed");
+
+Deno.test({
+  name: "central_receiver view on a terminal: the table is redrawn in place (tmux)",
+  ignore: !tmux,
+  async fn() {
+    await using dir = await tempDir("lab08-");
+    const db = `${dir.path}/central.db`;
+    const bind = freeEndpoint();
+    const lab = await loadManifest("08");
+    const role = findRole(lab, "central_receiver");
+    const session = `lab08-${crypto.randomUUID().slice(0, 8)}`;
+    const entry = new URL("./cmd/central_receiver.ts", import.meta.url).pathname;
+    const command = [
+      Deno.execPath(),
+      "run",
+      ...permissionFlags(role),
+      entry,
+      "--bind",
+      bind,
+      "--db",
+      db,
+      "--name",
+      "tty",
+      "--view-interval",
+      "200",
+      "--log-level",
+      "error",
+      "2>/dev/null",
+    ].join(" ");
+    const tmuxRun = (...args: string[]) => new Deno.Command("tmux", { args }).output();
+    await tmuxRun("new-session", "-d", "-s", session, "-x", "120", "-y", "30", command);
+    try {
+      const screen = async () =>
+        new TextDecoder().decode((await tmuxRun("capture-pane", "-t", session, "-p")).stdout);
+      await waitFor("the view on the terminal", async () => (await screen()).includes("device "), {
+        timeoutMs: 30_000,
+      });
+      await using device = await startDevice("d1", [bind], `${dir.path}/dev`, [
+        "--count",
+        "20",
+        "--interval",
+        "5",
+      ]);
+      await device.event("all_acked", undefined, LONG);
+      const shown = await waitFor("d1 with 20 stored", async () => {
+        const s = await screen();
+        return /^d1\s+online\s.*\s19\s+20\s+0\s/m.test(s) && s;
+      }, { timeoutMs: 30_000 });
+      // Redrawn in place: after many redraws the screen holds exactly one table.
+      assert.equal(shown.split("\n").filter((l) => l.startsWith("device ")).length, 1, shown);
+      assert.match(shown.split("\n")[0], /^tty: 1 device\(s\)/);
+      await device.stop();
+    } finally {
+      await tmuxRun("kill-session", "-t", session);
+    }
+  },
 });

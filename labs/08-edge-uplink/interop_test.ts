@@ -6,14 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { tempDir } from "@lib/testing/mod.ts";
-import {
-  findPython,
-  freeEndpoint,
-  HB,
-  spawnPython,
-  startDevice,
-  startReceiver,
-} from "./testing.ts";
+import { findPython, freeEndpoint, spawnPython, startDevice, startReceiver } from "./testing.ts";
 
 const PYTHON = await findPython();
 if (!PYTHON) {
@@ -22,6 +15,9 @@ if (!PYTHON) {
   );
 }
 const LONG = { timeout: 60_000 };
+/** Heartbeats for the interop tests: liveness 1.5 s, so a stall under load is not a loss. */
+const IHB = 500;
+const IHB_ARGS = ["--heartbeat-interval", String(IHB)];
 
 Deno.test({
   name:
@@ -31,14 +27,14 @@ Deno.test({
     await using dir = await tempDir("lab08-");
     const db = `${dir.path}/central.db`;
     const bind = freeEndpoint();
-    let receiver = await startReceiver(db, [], { bind });
+    let receiver = await startReceiver(db, IHB_ARGS, { bind });
     try {
-      await using worker = spawnPython(PYTHON!, "ppworker.py", [bind, String(HB)]);
+      await using worker = spawnPython(PYTHON!, "ppworker.py", [bind, String(IHB)]);
       await receiver.proc.event("device_ready", undefined, LONG);
       // Heartbeats both ways: the worker hears the receiver, the receiver keeps the worker.
       await worker.line((l) => l === "I: queue heartbeat");
       const beatsBefore = worker.lines.filter((l) => l === "I: queue heartbeat").length;
-      await new Promise((r) => setTimeout(r, HB * 8));
+      await new Promise((r) => setTimeout(r, IHB * 8));
       assert.ok(worker.lines.filter((l) => l === "I: queue heartbeat").length >= beatsBefore + 3);
       assert.ok(
         !worker.lines.some((l) => l.startsWith("W: heartbeat failure")),
@@ -49,7 +45,7 @@ Deno.test({
       // Receiver gone: the worker notices after liveness intervals and reconnects with READY.
       await receiver.proc.kill();
       await worker.line((l) => l.startsWith("W: heartbeat failure"));
-      receiver = await startReceiver(db, [], { bind });
+      receiver = await startReceiver(db, IHB_ARGS, { bind });
       await receiver.proc.event("device_ready", undefined, LONG);
       assert.ok(worker.lines.filter((l) => l.startsWith("I: worker ready")).length >= 2);
       // Worker gone: the receiver expires it after liveness intervals.
@@ -69,20 +65,21 @@ Deno.test({
   async fn() {
     await using dir = await tempDir("lab08-");
     const backend = freeEndpoint();
-    await using queue = spawnPython(PYTHON!, "ppqueue.py", [freeEndpoint(), backend, String(HB)]);
+    await using queue = spawnPython(PYTHON!, "ppqueue.py", [freeEndpoint(), backend, String(IHB)]);
     await queue.line((l) => l.startsWith("I: queue bound"));
     await using device = await startDevice("d1", [backend], `${dir.path}/dev`, [
       "--interval",
       "50",
       "--stats-interval",
-      String(HB * 4),
+      String(IHB * 4),
+      ...IHB_ARGS,
     ]);
     await queue.line((l) => l.startsWith("I: worker ready"));
     await device.event("receiver_up", undefined, LONG);
     // ppqueue routes a worker's multi-frame message to its frontend as a reply (dropped
     // there: no such client); it never acks, so nothing leaves the device's queue.
     await queue.line((l) => l.startsWith("I: reply of 2 frame(s) routed to the frontend"));
-    await new Promise((r) => setTimeout(r, HB * 8));
+    await new Promise((r) => setTimeout(r, IHB * 8));
     assert.equal(device.eventCount("receiver_lost"), 0);
     const stats = await device.event(
       "device_stats",

@@ -19,6 +19,21 @@ export const HB = 300;
 /** Common fast-timing flags for both roles. */
 export const FAST = ["--heartbeat-interval", String(HB)];
 
+/**
+ * Device flags of the failover tests: 300 readings, fail back after 1.5 s, and 1 s
+ * heartbeats (the failover bound, in heartbeats, leaves a second of slack for load).
+ */
+export const FAILOVER_ARGS = [
+  "--count",
+  "300",
+  "--interval",
+  "20",
+  "--failback-after",
+  "1500",
+  "--heartbeat-interval",
+  "1000",
+];
+
 /** A running receiver and its real endpoint. */
 export interface Receiver {
   proc: RoleProcess;

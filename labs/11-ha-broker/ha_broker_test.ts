@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { deadline } from "@lib/async/mod.ts";
 import {
+  pythonWithZmq,
   type RoleEvent,
   type RoleProcess,
   runOnce,
@@ -16,12 +17,11 @@ import {
 import { Dealer, Publisher, Router } from "@lib/zmq/mod.ts";
 import {
   createLabNetwork,
-  findPyzmq,
   netnsSkipReason,
   pairEndpoints,
   pythonServerArgs,
   reaches,
-  spawnPython,
+  spawnGuidePython,
   startBroker,
   startClient,
   startPair,
@@ -29,7 +29,7 @@ import {
 
 const NETNS_SKIP = await netnsSkipReason();
 if (NETNS_SKIP) console.log(`skipping the Lab 11 network-namespace tests: ${NETNS_SKIP}`);
-const PYTHON = await findPyzmq();
+const PYTHON = await pythonWithZmq();
 if (!PYTHON) {
   console.log(
     "skipping the Lab 11 Guide interop tests: python3-zmq is not installed (apt-get install -y python3-zmq)",
@@ -385,7 +385,7 @@ Deno.test({
     await using pair = await startPair(net, 1000);
     const { primary, backup } = pair;
     const ep = pairEndpoints(net);
-    await using cli = spawnPython(net, "client", PYTHON!, "bstarcli.py", [
+    await using cli = spawnGuidePython(net, "client", PYTHON!, "bstarcli.py", [
       ep.primary.frontend,
       ep.backup.frontend,
     ]);
@@ -416,14 +416,14 @@ Deno.test({
   ignore: !!NETNS_SKIP || !PYTHON,
   async fn() {
     await using net = await createLabNetwork();
-    await using p = spawnPython(
+    await using p = spawnGuidePython(
       net,
       "primary",
       PYTHON!,
       "bstarsrv2.py",
       pythonServerArgs(net, "primary"),
     );
-    await using b = spawnPython(
+    await using b = spawnGuidePython(
       net,
       "backup",
       PYTHON!,
@@ -455,7 +455,13 @@ Deno.test({
 async function mixedPair(pyHalf: "primary" | "backup") {
   const ourHalf = pyHalf === "primary" ? "backup" : "primary";
   await using net = await createLabNetwork();
-  await using py = spawnPython(net, pyHalf, PYTHON!, "bstarsrv2.py", pythonServerArgs(net, pyHalf));
+  await using py = spawnGuidePython(
+    net,
+    pyHalf,
+    PYTHON!,
+    "bstarsrv2.py",
+    pythonServerArgs(net, pyHalf),
+  );
   await using ours = await startBroker(net, ourHalf, 1000);
   if (ourHalf === "primary") {
     await reaches(ours, "ACTIVE");

@@ -8,7 +8,8 @@
  */
 import {
   createTestNetwork,
-  RoleProcess,
+  type RoleProcess,
+  spawnPython,
   spawnRole,
   type TestNetwork,
   testNetworkSupport,
@@ -23,16 +24,6 @@ export async function netnsSkipReason(): Promise<string | undefined> {
   const support = await testNetworkSupport();
   if (!support.ok) return support.reason;
   if (!support.iptables) return "iptables is not installed (apt-get install -y iptables)";
-  return undefined;
-}
-
-/** A python3 that can import zmq (a pyenv shim may hide the system's python3-zmq). */
-export async function findPyzmq(): Promise<string | undefined> {
-  for (const python of ["python3", "/usr/bin/python3"]) {
-    const ok = await new Deno.Command(python, { args: ["-c", "import zmq"], stderr: "null" })
-      .output().then((o) => o.success, () => false);
-    if (ok) return python;
-  }
   return undefined;
 }
 
@@ -144,19 +135,14 @@ export function startClient(net: TestNetwork, args: string[]): Promise<RoleProce
  * Runs one of the Guide's Python programs (testdata/) in `host`'s namespace; its stdout
  * lines are the Guide's `I:`/`W:`/`E:` lines (read them with `stdoutLine`).
  */
-export function spawnPython(
+export function spawnGuidePython(
   net: TestNetwork,
   host: string,
   python: string,
   script: string,
   args: string[],
 ): RoleProcess {
-  const command = net.command(host, python, ["-u", testdata(script), ...args], {
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  return new RoleProcess(script, command, false);
+  return spawnPython(python, testdata(script), args, { netns: net.host(host).netns });
 }
 
 /** Arguments of testdata/bstarsrv2.py for `half` on `net` (our endpoints, Guide ports). */

@@ -46,3 +46,4 @@ export {
 } from "./test_network.ts";
 export { assertStopsInTime, rssMiB, stopDeadlineMs } from "./process_checks.ts";
 export { type ZmtpPeer, zmtpPeer } from "./zmtp_peer.ts";
+export { pythonWithZmq, spawnPython, type SpawnPythonOptions } from "./python_peer.ts";

@@ -11,8 +11,8 @@
 import { systemClock } from "@lib/async/mod.ts";
 import {
   ConfigError,
-  InvalidArgumentError,
   int,
+  InvalidArgumentError,
   oneOf,
   repeatable,
   type RoleContext,
@@ -111,7 +111,9 @@ async function run(options: Options, ctx: RoleContext) {
           fingerprint: replica.fingerprint(),
         });
         if (options.json) {
-          ctx.print(JSON.stringify({ kind: "restored", version: saved.version, policies: restored }));
+          ctx.print(
+            JSON.stringify({ kind: "restored", version: saved.version, policies: restored }),
+          );
         }
       }
     } catch (error) {
@@ -197,8 +199,10 @@ async function run(options: Options, ctx: RoleContext) {
       state: replica.state,
     });
   });
-  ctx.every(options.statsInterval, () =>
-    ctx.log.info("stats", { ...replica.stats(), icanhazDropped }));
+  ctx.every(
+    options.statsInterval,
+    () => ctx.log.info("stats", { ...replica.stats(), icanhazDropped }),
+  );
   await ctx.stopped;
 }
 
@@ -213,7 +217,12 @@ await runRole<Options>({
         repeatable(chpEndpoint),
         ["tcp://127.0.0.1:5570"],
       )
-      .option("--subtree <path>", "replicate only keys under /segment/.../ (empty: all)", subtreeOption, "")
+      .option(
+        "--subtree <path>",
+        "replicate only keys under /segment/.../ (empty: all)",
+        subtreeOption,
+        "",
+      )
       .option("--heartbeat <ms>", "the master's HUGZ interval", int({ min: 10 }), 1000)
       .option(
         "--liveness <n>",
@@ -221,7 +230,11 @@ await runRole<Options>({
         int({ min: 2, max: 100 }),
         3,
       )
-      .option("--state-file <path>", "persist the applied table here; restored at start", writableFile)
+      .option(
+        "--state-file <path>",
+        "persist the applied table here; restored at start",
+        writableFile,
+      )
       .option(
         "--view <mode>",
         "table on stdout: ansi (redrawn in place) | plain (snapshots) | none; auto = ansi on a terminal",
@@ -241,10 +254,17 @@ await runRole<Options>({
         int({ min: 10 }),
         1000,
       )
-      .option("--stats-interval <ms>", "log a stats event this often (0 = never)", int({ min: 0 }), 10_000),
+      .option(
+        "--stats-interval <ms>",
+        "log a stats event this often (0 = never)",
+        int({ min: 0 }),
+        10_000,
+      ),
   validate(options) {
     if (options.server.length > 2) {
-      throw new ConfigError(`expected one server or a primary and a backup, got ${options.server.length}`);
+      throw new ConfigError(
+        `expected one server or a primary and a backup, got ${options.server.length}`,
+      );
     }
   },
   run,

@@ -9,19 +9,42 @@
 import { deadline, systemClock } from "@lib/async/mod.ts";
 import {
   ConfigError,
+  endpoint,
   int,
+  oneOf,
+  readableFile,
+  repeatable,
   type RoleContext,
   runRole,
 } from "@lib/role/mod.ts";
-import { Publisher, Router, Subscriber, XPublisher, ZmqError } from "@lib/zmq/mod.ts";
+import { BinaryStar, type BinaryStarState } from "@lib/patterns/mod.ts";
+import { Dealer, Publisher, Pull, Router, Subscriber, XPublisher, ZmqError } from "@lib/zmq/mod.ts";
+import { PolicyReplica } from "../internal/replica.ts";
 import { checkKey, loadPolicies, parsePolicy, type PolicySource } from "../internal/acl.ts";
-import { chpAddress, chpBindEndpoint, chpEndpoint, serverEndpoints } from "../internal/endpoints.ts";
+import {
+  chpAddress,
+  chpBindEndpoint,
+  chpEndpoint,
+  serverEndpoints,
+} from "../internal/endpoints.ts";
 import { fingerprint } from "../internal/fingerprint.ts";
 import { PolicyMaster } from "../internal/master.ts";
-import { decodeIcanhaz, decodeKv, encodeKv, HUGZ, newUuid } from "../internal/protocol.ts";
+import {
+  decodeIcanhaz,
+  decodeKv,
+  encodeKv,
+  HUGZ,
+  type KvMsg,
+  newUuid,
+} from "../internal/protocol.ts";
 
 interface ServeOptions {
   bind: string;
+  pull?: string;
+  ha?: "primary" | "backup";
+  peer?: string;
+  bstarBind?: string;
+  bstarPeer?: string;
   policies?: string;
   heartbeat: number;
   maxPolicies: number;
@@ -29,7 +52,7 @@ interface ServeOptions {
 }
 
 interface WriteOptions {
-  server: string;
+  server: string[];
   policy: string;
   rules: string[];
   file?: string;
@@ -97,9 +120,29 @@ async function serve(options: ServeOptions, ctx: RoleContext) {
   ctx.listening(publisher, { socket: "updates" });
   ctx.listening(collector, { socket: "collector" });
 
+  const ha = options.ha ? await startPair(options, ctx, master) : undefined;
+  const collect = (frames: Uint8Array[]) => {
+    if (!ha || ha.active()) return void master.onMessage(frames);
+    ha.hold(decodeKv(frames));
+  };
+  if (options.pull) {
+    // The Guide's Python clone.py pushes its KVSETs (PUSH) instead of publishing them.
+    const pull = new Pull({ receiveHighWaterMark: 100_000 });
+    ctx.defer(() => pull.close());
+    await pull.bind(options.pull);
+    ctx.listening(pull, { socket: "pull" });
+    ctx.serve(pull, collect, { name: "pull" }).catch(() => {});
+  }
+
   const serving = Promise.all([
     ctx.serve(snapshot, async ([identity, ...request]) => {
       const subtree = decodeIcanhaz(request);
+      // Binary Star: a snapshot request is the client's vote (it can make a passive
+      // whose peer is silent take over); refused ones go unanswered, the node fails over.
+      if (ha && !ha.clientRequest()) {
+        ctx.log.limited("info", "snapshot_refused", { state: ha.state() });
+        return;
+      }
       // One consistent cut: built at once, then sent (awaiting each send keeps the
       // ROUTER's queue bounded; a client that left makes the rest fail: dropped).
       const frames = master.snapshot(subtree);
@@ -114,10 +157,12 @@ async function serve(options: ServeOptions, ctx: RoleContext) {
         ctx.log.limited("warn", "snapshot_aborted", { error: String(error) });
       }
     }, { name: "snapshot" }),
-    ctx.serve(collector, (frames) => void master.onMessage(frames), { name: "collector" }),
+    ctx.serve(collector, collect, { name: "collector" }),
   ]);
   serving.catch(() => {});
-  ctx.every(Math.min(options.heartbeat, 100), () => master.tick());
+  ctx.every(Math.min(options.heartbeat, 100), () => {
+    if (!ha || ha.active()) master.tick();
+  });
   ctx.every(options.statsInterval, () =>
     ctx.log.info("stats", {
       ...master.stats(),
@@ -127,6 +172,124 @@ async function serve(options: ServeOptions, ctx: RoleContext) {
   await ctx.stopped;
 }
 
+/**
+ * The Clone model 6 pair: Binary Star (`@lib/patterns`) decides which master is active;
+ * the passive mirrors the active (snapshot + updates, a `PolicyReplica` against the peer)
+ * and holds KVSETs it receives until the active's KVPUB with the same uuid shows they were
+ * applied; on takeover it adopts the mirror and applies what is still held.
+ */
+async function startPair(options: ServeOptions, ctx: RoleContext, master: PolicyMaster) {
+  const statePub = new Publisher();
+  const stateSub = new Subscriber();
+  ctx.defer(() => {
+    statePub.close();
+    stateSub.close();
+  });
+  await statePub.bind(options.bstarBind!);
+  ctx.listening(statePub, { socket: "bstar" });
+  stateSub.subscribe();
+  stateSub.connect(options.bstarPeer!);
+  const star = new BinaryStar({
+    clock: systemClock,
+    log: ctx.log,
+    role: options.ha!,
+    heartbeatMs: options.heartbeat,
+    send: (frames) => void statePub.send(frames).catch(() => {}),
+  });
+  const held = new Map<string, KvMsg>();
+  const uuidKey = (u: Uint8Array) => Array.from(u, (b) => b.toString(16)).join(".");
+  const peer = serverEndpoints(options.peer!);
+  let mirror: { replica: PolicyReplica; close(): void } | undefined;
+  let last: BinaryStarState = star.state;
+
+  const startMirror = () => {
+    const sub = new Subscriber({ receiveHighWaterMark: 100_000 });
+    let dealer: Dealer | undefined;
+    const replica: PolicyReplica = new PolicyReplica({
+      clock: systemClock,
+      log: ctx.log,
+      servers: 1,
+      heartbeatMs: options.heartbeat,
+      onSync() {
+        dealer?.close();
+        dealer = new Dealer({ linger: 0, receiveHighWaterMark: 100_000 });
+        dealer.connect(peer.snapshot);
+        ctx.serve(dealer, (f) => replica.onSnapshot(f, 0), {
+          name: "mirror_snapshot",
+          untilClosed: true,
+        })
+          .catch(() => {});
+      },
+      send: (frames) => void dealer?.send(frames).catch(() => {}),
+    });
+    sub.subscribe();
+    sub.connect(peer.updates);
+    ctx.serve(sub, (frames) => {
+      const msg = decodeKv(frames);
+      if (msg.uuid.length) held.delete(uuidKey(msg.uuid));
+      replica.onUpdate(frames, 0);
+    }, { name: "mirror_updates", untilClosed: true }).catch(() => {});
+    replica.start();
+    mirror = {
+      replica,
+      close() {
+        sub.close();
+        dealer?.close();
+      },
+    };
+  };
+
+  const changed = () => {
+    const now = star.state;
+    if (now === last) return;
+    last = now;
+    if (now === "PASSIVE" && !mirror) startMirror();
+    if (now === "ACTIVE") {
+      if (mirror) {
+        const table = [...mirror.replica.table].map(([k, p]) => [k, p] as const);
+        master.adopt(table, mirror.replica.version);
+        mirror.close();
+        mirror = undefined;
+      }
+      let applied = 0;
+      for (const msg of held.values()) if (master.set(msg).kind !== "rejected") applied++;
+      held.clear();
+      ctx.log.info("became_active", {
+        policies: master.size,
+        sequence: master.sequence,
+        applied_held: applied,
+      });
+    }
+  };
+
+  ctx.serve(stateSub, (frames) => {
+    star.onMessage(frames);
+    changed();
+  }, { name: "bstar" }).catch(() => {});
+  ctx.every(Math.max(10, Math.min(250, options.heartbeat / 4)), () => {
+    star.tick();
+    mirror?.replica.tick();
+    if (star.fatal) {
+      ctx.log.error("pair_broken", { reason: star.fatal });
+      ctx.exitCode = 1;
+      statePub.close();
+    }
+  });
+  return {
+    active: () => star.state === "ACTIVE",
+    state: () => star.state,
+    clientRequest(): boolean {
+      const ok = star.clientRequest();
+      changed();
+      return ok;
+    },
+    hold(msg: KvMsg) {
+      if (held.size >= 10_000) return void ctx.log.limited("warn", "held_full", { max: 10_000 });
+      held.set(uuidKey(msg.uuid.length ? msg.uuid : newUuid()), msg);
+    },
+  };
+}
+
 function policyBody(options: WriteOptions): string {
   if (options.file) return Deno.readTextFileSync(options.file).trim();
   return options.rules.join("\n");
@@ -134,7 +297,7 @@ function policyBody(options: WriteOptions): string {
 
 /** Sends one KVSET and waits until the master published it (same uuid on its PUB). */
 async function write(options: WriteOptions, ctx: RoleContext, remove: boolean) {
-  const ep = serverEndpoints(options.server);
+  const eps = options.server.map(serverEndpoints);
   const body = remove ? new Uint8Array() : encoder.encode(policyBody(options));
   const sub = new Subscriber({ linger: 0 });
   const out = new XPublisher({ linger: 2000 });
@@ -143,35 +306,35 @@ async function write(options: WriteOptions, ctx: RoleContext, remove: boolean) {
     out.close();
   });
   sub.subscribe(options.policy, HUGZ);
-  sub.connect(ep.updates);
-  out.connect(ep.collector);
+  // To every master of a pair: only the active one publishes; the passive holds the KVSET
+  // until it sees the active's KVPUB (or applies it when it takes over).
+  for (const ep of eps) {
+    sub.connect(ep.updates);
+    out.connect(ep.collector);
+  }
   // The collector's subscription reaching our XPUB proves a KVSET will not be dropped by
-  // the slow-joiner race; a HUGZ on our SUB proves we will see the confirmation.
-  const collectorReady = out.receive();
-  const updates = sub[Symbol.asyncIterator]();
-  let heardHugz = false;
+  // the slow-joiner race; a HUGZ on our SUB proves we will see the confirmation. One
+  // reader loop feeds both waits, so an attempt that timed out leaves nothing behind.
+  const collectorReady = out.receive().then(() => {});
+  collectorReady.catch(() => {});
+  let hugz = Promise.withResolvers<void>();
+  let waiting: { uuid: Uint8Array; resolve(sequence: number): void } | undefined;
+  ctx.serve(sub, (frames) => {
+    const msg = decodeKv(frames);
+    if (msg.key === HUGZ) hugz.resolve();
+    else if (waiting && msg.key === options.policy && sameBytes(msg.uuid, waiting.uuid)) {
+      waiting.resolve(msg.sequence);
+      waiting = undefined;
+    }
+  }, { name: "updates" }).catch(() => {});
   const once = async (): Promise<number> => {
     const uuid = newUuid();
     const properties = new Map<string, string>();
     if (options.ttl > 0 && !remove) properties.set("ttl", String(options.ttl));
-    let sent = false;
-    while (true) {
-      if (heardHugz && !sent) {
-        await collectorReady;
-        await out.send(encodeKv({ key: options.policy, sequence: 0, uuid, properties, body }));
-        sent = true;
-      }
-      const next = await updates.next();
-      if (next.done) throw new Error("the updates socket closed");
-      let msg;
-      try {
-        msg = decodeKv(next.value);
-      } catch {
-        continue;
-      }
-      if (msg.key === HUGZ) heardHugz = true;
-      else if (sent && msg.key === options.policy && sameBytes(msg.uuid, uuid)) return msg.sequence;
-    }
+    await Promise.all([hugz.promise, collectorReady]);
+    const confirmed = new Promise<number>((resolve) => (waiting = { uuid, resolve }));
+    await out.send(encodeKv({ key: options.policy, sequence: 0, uuid, properties, body }));
+    return await confirmed;
   };
   const what = remove ? "delete" : "set";
   do {
@@ -183,6 +346,9 @@ async function write(options: WriteOptions, ctx: RoleContext, remove: boolean) {
       ctx.print(`${what} ${options.policy}: published at sequence ${sequence}`);
       ctx.log.info("write_confirmed", { key: options.policy, op: what, sequence });
     } catch (error) {
+      waiting = undefined;
+      // A master that is gone must prove itself again with a fresh HUGZ.
+      hugz = Promise.withResolvers<void>();
       if (ctx.signal.aborted) break;
       ctx.print(
         `${what} ${options.policy}: not confirmed within ${options.timeout} ms (master unreachable, or it refused the policy: see its policy_rejected event)`,
@@ -203,9 +369,9 @@ const writeOptions = (cmd: import("@lib/role/mod.ts").Command) =>
   cmd
     .option(
       "--server <endpoint>",
-      "the master's tcp://host:P (its collector is P+2, its updates P+1)",
-      chpEndpoint,
-      "tcp://127.0.0.1:5570",
+      "the master's tcp://host:P (its collector is P+2, its updates P+1); both of a pair",
+      repeatable(chpEndpoint),
+      ["tcp://127.0.0.1:5570"],
     )
     .option("--timeout <ms>", "wait this long for the master to publish it", int({ min: 1 }), 5000)
     .option(
@@ -238,10 +404,36 @@ await runRole<ServeOptions>({
         "tcp://127.0.0.1:5570",
       )
       .option("--policies <path>", "a policy file or a directory of *.acl files to load")
+      .option(
+        "--pull <endpoint>",
+        "also take KVSETs from PUSH writers here (the Guide's Python clone.py pushes)",
+        endpoint,
+      )
+      .option(
+        "--ha <half>",
+        "run as one half of a Clone model 6 pair (Binary Star): primary | backup",
+        oneOf("primary", "backup"),
+      )
+      .option("--peer <endpoint>", "with --ha: the other master's tcp://host:P", chpEndpoint)
+      .option(
+        "--bstar-bind <endpoint>",
+        "with --ha: PUB for this master's Binary Star state",
+        endpoint,
+      )
+      .option("--bstar-peer <endpoint>", "with --ha: the peer's Binary Star state PUB", endpoint)
       .option("--heartbeat <ms>", "HUGZ interval", int({ min: 10 }), 1000)
       .option("--max-policies <n>", "most policies held", int({ min: 1, max: 10_000_000 }), 100_000)
-      .option("--stats-interval <ms>", "log a stats event this often (0 = never)", int({ min: 0 }), 10_000),
+      .option(
+        "--stats-interval <ms>",
+        "log a stats event this often (0 = never)",
+        int({ min: 0 }),
+        10_000,
+      ),
   validate(options) {
+    const pair = [options.ha, options.peer, options.bstarBind, options.bstarPeer];
+    if (pair.some((x) => x !== undefined) && !pair.every((x) => x !== undefined)) {
+      throw new ConfigError("expected --ha, --peer, --bstar-bind and --bstar-peer together");
+    }
     if (!options.policies) return;
     try {
       loaded = loadPolicies(options.policies);
@@ -249,7 +441,9 @@ await runRole<ServeOptions>({
       throw new ConfigError((error as Error).message);
     }
     if (loaded.length > options.maxPolicies) {
-      throw new ConfigError(`expected at most ${options.maxPolicies} policies, got ${loaded.length}`);
+      throw new ConfigError(
+        `expected at most ${options.maxPolicies} policies, got ${loaded.length}`,
+      );
     }
   },
   run: serve,
@@ -260,15 +454,19 @@ await runRole<ServeOptions>({
         writeOptions(cmd)
           .argument("<policy>", "policy key, /acl/<segment>/.../<name>")
           .argument("[rules...]", "rules, one per argument (or --file)")
-          .option("--file <path>", "read the rules from this file")
-          .option("--ttl <s>", "the policy expires after this many seconds (0 = never)", int({ min: 0 }), 0),
+          .option("--file <path>", "read the rules from this file", readableFile)
+          .option(
+            "--ttl <s>",
+            "the policy expires after this many seconds (0 = never)",
+            int({ min: 0 }),
+            0,
+          ),
       validate: (options: WriteOptions) => validateWrite(options, false),
       run: (options: WriteOptions, ctx: RoleContext) => write(options, ctx, false),
     },
     del: {
       summary: "delete a policy through the master's collector and wait until it is published",
-      configure: (cmd) =>
-        writeOptions(cmd).argument("<policy>", "policy key").option("--ttl <s>", "ignored", int({ min: 0 }), 0),
+      configure: (cmd) => writeOptions(cmd).argument("<policy>", "policy key"),
       validate: (options: WriteOptions) => validateWrite(options, true),
       run: (options: WriteOptions, ctx: RoleContext) => write({ ...options, rules: [] }, ctx, true),
     },

@@ -195,7 +195,11 @@ export function parsePolicyFile(text: string, name: string): PolicySource[] {
     } else if (current) {
       current.lines.push(lines[i]);
     } else if (line.replace(/#.*/, "") !== "") {
-      throw new Error(`${name}:${i + 1}: expected a [/acl/...] section first, got ${JSON.stringify(line.slice(0, 60))}`);
+      throw new Error(
+        `${name}:${i + 1}: expected a [/acl/...] section first, got ${
+          JSON.stringify(line.slice(0, 60))
+        }`,
+      );
     }
   }
   finish();

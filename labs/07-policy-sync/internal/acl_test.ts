@@ -38,9 +38,19 @@ Deno.test("policy files: sections, duplicates, rules before a section, bad polic
     "f.acl",
   );
   assert.deepEqual(p.map((x) => x.key), ["/acl/a", "/acl/b"]);
-  assert.throws(() => parsePolicyFile("[/acl/a]\ndeny any from any to any\n[/acl/a]\ndeny any from any to any", "f"), /duplicate/);
+  assert.throws(
+    () =>
+      parsePolicyFile(
+        "[/acl/a]\ndeny any from any to any\n[/acl/a]\ndeny any from any to any",
+        "f",
+      ),
+    /duplicate/,
+  );
   assert.throws(() => parsePolicyFile("deny any from any to any\n", "f"), /section first/);
-  assert.throws(() => parsePolicyFile("[/acl/a]\nnonsense\n", "f"), /policy \/acl\/a \(line 1\): line 1/);
+  assert.throws(
+    () => parsePolicyFile("[/acl/a]\nnonsense\n", "f"),
+    /policy \/acl\/a \(line 1\): line 1/,
+  );
   assert.throws(() => parsePolicyFile("[bad]\n", "f"), /key: expected/);
 });
 

@@ -136,6 +136,26 @@ export class PolicyMaster implements Pattern<PolicyMasterStats> {
     return this.#map.get(key);
   }
 
+  /**
+   * Takes over a mirrored table (a backup becoming active): the policies and the sequence
+   * the old active had reached, so nodes that fail over see the same versions.
+   */
+  adopt(
+    policies: Iterable<readonly [string, { body: string; sequence: number }]>,
+    sequence: number,
+  ): void {
+    this.#map.clear();
+    for (const [key, p] of policies) {
+      this.#map.set(key, {
+        key,
+        body: encoder.encode(p.body),
+        uuid: newUuid(),
+        sequence: p.sequence,
+      });
+    }
+    this.#sequence = Math.max(this.#sequence, sequence);
+  }
+
   /** Stores already-validated policies (startup: nothing is published). */
   load(policies: readonly PolicySource[]): void {
     for (const p of policies) {

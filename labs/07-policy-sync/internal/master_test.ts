@@ -79,7 +79,12 @@ Deno.test("snapshot: KVSYNCs of the subtree then KTHXBAI with the current sequen
   ]);
   master.onMessage(kvset("/acl/dmz/dns", RULE));
   const all = master.snapshot("").map(decodeKv);
-  assert.deepEqual(all.map((m) => m.key), ["/acl/dmz/web", "/acl/core/db", "/acl/dmz/dns", "KTHXBAI"]);
+  assert.deepEqual(all.map((m) => m.key), [
+    "/acl/dmz/web",
+    "/acl/core/db",
+    "/acl/dmz/dns",
+    "KTHXBAI",
+  ]);
   assert.equal(all.at(-1)!.sequence, 103);
   // KVSYNC frames 2 and 3 are empty, as the RFC writes them.
   assert.ok(all.slice(0, -1).every((m) => m.uuid.length === 0 && m.properties.size === 0));
@@ -112,7 +117,11 @@ Deno.test("HUGZ every heartbeat carrying the current sequence; max keys bound", 
 });
 
 Deno.test("default sequence base is wall-clock microseconds: a restart keeps counting up", () => {
-  const a = new PolicyMaster({ clock: new ManualClock(), log: createMemoryLogger(), publish: () => {} });
+  const a = new PolicyMaster({
+    clock: new ManualClock(),
+    log: createMemoryLogger(),
+    publish: () => {},
+  });
   assert.ok(a.sequence >= Date.now() * 1000 - 10_000_000);
   assert.ok(Number.isSafeInteger(a.sequence));
 });

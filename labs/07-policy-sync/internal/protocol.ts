@@ -133,7 +133,9 @@ export function decodeProperties(frame: Uint8Array): Map<string, string> {
   for (const line of lines) {
     const eq = line.indexOf("=");
     if (eq <= 0) {
-      throw new BadMessageError(`properties: expected name=value lines, got ${JSON.stringify(line)}`);
+      throw new BadMessageError(
+        `properties: expected name=value lines, got ${JSON.stringify(line)}`,
+      );
     }
     out.set(line.slice(0, eq), line.slice(eq + 1));
   }
@@ -190,7 +192,9 @@ export function decodeKv(frames: Frames): KvMsg {
   }
   const [keyFrame, seqFrame, uuid, propFrame, body] = frames;
   if (keyFrame.length > MAX_KEY_BYTES) {
-    throw new BadMessageError(`key: expected at most ${MAX_KEY_BYTES} bytes, got ${keyFrame.length}`);
+    throw new BadMessageError(
+      `key: expected at most ${MAX_KEY_BYTES} bytes, got ${keyFrame.length}`,
+    );
   }
   const key = utf8(keyFrame, "key");
   const sequence = decodeSequence(seqFrame);
@@ -230,7 +234,9 @@ export function decodeIcanhaz(frames: Frames): string {
   }
   const command = utf8(frames[0], "command");
   if (command !== ICANHAZ) {
-    throw new BadMessageError(`snapshot request: expected "ICANHAZ?", got ${JSON.stringify(command.slice(0, 32))}`);
+    throw new BadMessageError(
+      `snapshot request: expected "ICANHAZ?", got ${JSON.stringify(command.slice(0, 32))}`,
+    );
   }
   const subtree = utf8(frames[1], "subtree");
   try {
@@ -257,7 +263,9 @@ export function checkSubtree(subtree: string): string {
     return subtree;
   }
   throw new RangeError(
-    `subtree: expected empty or /segment/.../ ending in a slash, got ${JSON.stringify(subtree.slice(0, 64))}`,
+    `subtree: expected empty or /segment/.../ ending in a slash, got ${
+      JSON.stringify(subtree.slice(0, 64))
+    }`,
   );
 }
 
@@ -331,7 +339,9 @@ export function ttlSeconds(properties: ReadonlyMap<string, string>): number | un
   const raw = properties.get("ttl");
   if (raw === undefined) return undefined;
   if (!/^\d{1,9}$/.test(raw)) {
-    throw new BadMessageError(`ttl: expected whole seconds, got ${JSON.stringify(raw.slice(0, 32))}`);
+    throw new BadMessageError(
+      `ttl: expected whole seconds, got ${JSON.stringify(raw.slice(0, 32))}`,
+    );
   }
   const seconds = Number(raw);
   return seconds === 0 ? undefined : seconds;

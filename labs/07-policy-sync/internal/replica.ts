@@ -25,11 +25,18 @@
  * @module
  */
 import type { Clock } from "@lib/async/mod.ts";
-import { type Frames, judgeSequence, PeerLiveness, type Pattern } from "@lib/patterns/mod.ts";
+import {
+  type Frames,
+  type FsmTable,
+  judgeSequence,
+  type Pattern,
+  PeerLiveness,
+  step,
+} from "@lib/patterns/mod.ts";
 import type { Logger } from "@lib/role/mod.ts";
 import { parsePolicy, type Rule } from "./acl.ts";
-import { fingerprint } from "./fingerprint.ts";
-import { decodeKv, encodeIcanhaz, HUGZ, type KvMsg, KTHXBAI } from "./protocol.ts";
+import { entryHash, formatFingerprint } from "./fingerprint.ts";
+import { decodeKv, encodeIcanhaz, HUGZ, KTHXBAI, type KvMsg } from "./protocol.ts";
 
 const text = new TextDecoder("utf-8", { fatal: false });
 
@@ -50,6 +57,67 @@ export type TableChange =
 
 /** The replica's state. */
 export type ReplicaState = "syncing" | "active";
+
+/** What moves the replica (the reasons a snapshot is requested are events too). */
+export type ReplicaEvent =
+  | "start"
+  | "kvsync"
+  | "kthxbai"
+  | "update"
+  | "sequence_gap"
+  | "master_restarted"
+  | "master_silent"
+  | "sync_timeout"
+  | "snapshot_too_large"
+  | "updates_overflow";
+
+/** What the replica does on an event. */
+export type ReplicaAction =
+  | "request_snapshot"
+  | "stage"
+  | "swap_table"
+  | "hold"
+  | "apply_if_newer"
+  | "failover_and_request";
+
+/**
+ * The replica's state machine (printed in SUMMARY.md with `tableMarkdown`). A missing cell
+ * is an event that cannot happen in that state or is ignored and counted (a KVSYNC
+ * outside a sync).
+ */
+export const REPLICA_TABLE: FsmTable<ReplicaState, ReplicaEvent, ReplicaAction> = {
+  states: ["syncing", "active"],
+  events: [
+    "start",
+    "kvsync",
+    "kthxbai",
+    "update",
+    "sequence_gap",
+    "master_restarted",
+    "master_silent",
+    "sync_timeout",
+    "snapshot_too_large",
+    "updates_overflow",
+  ],
+  initial: "syncing",
+  cells: {
+    syncing: {
+      start: { next: "syncing", action: "request_snapshot" },
+      kvsync: { next: "syncing", action: "stage" },
+      kthxbai: { next: "active", action: "swap_table" },
+      update: { next: "syncing", action: "hold" },
+      sync_timeout: { next: "syncing", action: "failover_and_request" },
+      snapshot_too_large: { next: "syncing", action: "request_snapshot" },
+    },
+    active: {
+      update: { next: "active", action: "apply_if_newer" },
+      sequence_gap: { next: "syncing", action: "request_snapshot" },
+      master_restarted: { next: "syncing", action: "request_snapshot" },
+      master_silent: { next: "syncing", action: "failover_and_request" },
+      updates_overflow: { next: "syncing", action: "request_snapshot" },
+    },
+  },
+};
 
 /** Options of {@link PolicyReplica}. */
 export interface PolicyReplicaOptions {
@@ -121,6 +189,7 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
   readonly #maxPending: number;
   readonly #maxKeys: number;
   #table = new Map<string, LivePolicy>();
+  #fp = 0;
   #staging = new Map<string, LivePolicy>();
   #stagingRejected: string[] = [];
   #pending: KvMsg[] = [];
@@ -189,9 +258,27 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
     return this.#table;
   }
 
-  /** Fingerprint of the live table (see `fingerprint.ts`). */
+  /** Fingerprint of the live table (see `fingerprint.ts`), kept up to date per change. */
   fingerprint(): string {
-    return fingerprint([...this.#table].map(([k, p]) => [k, p.body] as const));
+    return formatFingerprint(this.#fp);
+  }
+
+  /** Replaces the live table and recomputes the running fingerprint. */
+  #setTable(table: Map<string, LivePolicy>): void {
+    this.#table = table;
+    this.#fp = 0;
+    for (const [key, p] of table) this.#fp = (this.#fp + entryHash(key, p.body)) >>> 0;
+  }
+
+  #put(key: string, policy: LivePolicy | undefined): void {
+    const old = this.#table.get(key);
+    if (old) this.#fp = (this.#fp - entryHash(key, old.body)) >>> 0;
+    if (policy) {
+      this.#table.set(key, policy);
+      this.#fp = (this.#fp + entryHash(key, policy.body)) >>> 0;
+    } else {
+      this.#table.delete(key);
+    }
   }
 
   /**
@@ -206,7 +293,7 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
       const parsed = parsePolicy(p.body);
       if (parsed.ok) table.set(p.key, { body: p.body, rules: parsed.rules, sequence: version });
     }
-    this.#table = table;
+    this.#setTable(table);
     this.#version = version;
     return table.size;
   }
@@ -342,9 +429,16 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
     this.#server = (this.#server + 1) % this.#opts.servers;
   }
 
-  #requestSnapshot(reason: string): void {
+  /** Moves the state by the table; throws if the code asks for a transition it lacks. */
+  #fire(event: ReplicaEvent): void {
+    const result = step(REPLICA_TABLE, this.#state, event);
+    if (!result.ok) throw new Error(`replica table: ${result.reason}`);
+    this.#state = result.next;
+  }
+
+  #requestSnapshot(reason: ReplicaEvent): void {
     const now = this.#opts.clock.now();
-    this.#state = "syncing";
+    this.#fire(reason);
     this.#syncReason = reason;
     this.#syncStarted = now;
     this.#syncDeadline = now + this.liveness * this.heartbeatMs;
@@ -370,10 +464,10 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
   }
 
   #finishSync(sequence: number): void {
-    this.#table = this.#staging;
+    this.#setTable(this.#staging);
     this.#staging = new Map();
     this.#version = sequence;
-    this.#state = "active";
+    this.#fire("kthxbai");
     this.#stats.syncs++;
     const held = this.#pending;
     const overflow = this.#pendingOverflow;
@@ -430,7 +524,8 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
       return;
     }
     if (msg.body.length === 0) {
-      if (!this.#table.delete(msg.key)) return;
+      if (!this.#table.has(msg.key)) return;
+      this.#put(msg.key, undefined);
       this.#stats.applied++;
       this.#opts.onChange?.({ kind: "delete", key: msg.key, version: msg.sequence });
       return;
@@ -448,7 +543,7 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
       });
       return;
     }
-    this.#table.set(msg.key, { body, rules: parsed.rules, sequence: msg.sequence });
+    this.#put(msg.key, { body, rules: parsed.rules, sequence: msg.sequence });
     this.#stats.applied++;
     this.#opts.onChange?.({
       kind: "set",
@@ -466,8 +561,8 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
       this.#stats.gaps++;
       this.#opts.log.limited("warn", "sequence_gap", {
         server: this.#server,
-        expected: this.#version + 1,
-        got: sequence,
+        version: this.#version,
+        master_sequence: sequence,
         missing: sequence - this.#version,
         seen_in: "HUGZ",
       });
@@ -477,7 +572,11 @@ export class PolicyReplica implements Pattern<ReplicaStats> {
       // One HUGZ queued before our snapshot may be behind; three in a row mean the
       // master's numbering went back (it restarted).
       if (++this.#behind >= 3) {
-        this.#opts.log.warn("master_restarted", { server: this.#server, got: sequence, version: this.#version });
+        this.#opts.log.warn("master_restarted", {
+          server: this.#server,
+          got: sequence,
+          version: this.#version,
+        });
         this.#requestSnapshot("master_restarted");
       }
       return;

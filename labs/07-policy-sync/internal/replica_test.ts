@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { ManualClock } from "@lib/async/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
 import { createMemoryLogger } from "@lib/role/mod.ts";
+import { fingerprint } from "./fingerprint.ts";
 import { PolicyMaster } from "./master.ts";
 import { encodeHugz, encodeKthxbai, encodeKv, newUuid } from "./protocol.ts";
-import { PolicyReplica, type TableChange } from "./replica.ts";
+import { PolicyReplica, REPLICA_TABLE, type TableChange } from "./replica.ts";
+import { tableMarkdown, validateTable } from "@lib/patterns/mod.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -220,4 +222,36 @@ Deno.test("updates held during a sync are bounded: overflow means another snapsh
   assert.equal(replica.state, "syncing");
   assert.equal(sent.length, 2);
   assert.equal(log.events("updates_overflow").length, 1);
+});
+
+Deno.test("REPLICA_TABLE: valid, and the code only takes transitions it lists", async () => {
+  validateTable(REPLICA_TABLE);
+  assert.match(tableMarkdown(REPLICA_TABLE), /\| \*\*syncing\*\* \| syncing \/ request_snapshot/);
+  // Drive every path once: start, gap, silence, restart, timeout, overflow (a transition
+  // missing from the table would throw).
+  const { replica, clock } = setup({ servers: 2 });
+  begin(replica);
+  replica.onSnapshot(encodeKthxbai(1, ""), 0);
+  replica.onUpdate(kv("/acl/a", 3), 0); // gap
+  replica.onSnapshot(encodeKthxbai(3, ""), 0);
+  for (let i = 0; i < 3; i++) replica.onUpdate(encodeHugz(2), 0); // master went back
+  replica.onSnapshot(encodeKthxbai(3, ""), 0);
+  await clock.advance(5000);
+  replica.tick(); // silent
+  await clock.advance(5000);
+  replica.tick(); // sync timeout
+  assert.equal(replica.state, "syncing");
+});
+
+Deno.test("the running fingerprint equals a fresh one over the table after every change", () => {
+  const { replica } = setup();
+  begin(replica);
+  replica.onSnapshot(kv("/acl/a", 1), 0);
+  replica.onSnapshot(encodeKthxbai(1, ""), 0);
+  replica.onUpdate(kv("/acl/b", 2), 0);
+  replica.onUpdate(kv("/acl/a", 3, "allow any from any to any"), 0);
+  replica.onUpdate(kv("/acl/b", 4, ""), 0);
+  const fresh = fingerprint([...replica.table].map(([k, p]) => [k, p.body] as const));
+  assert.equal(replica.fingerprint(), fresh);
+  assert.equal(fingerprint([]), "00000000");
 });
