@@ -87,3 +87,4 @@ export {
   z85Key,
 } from "./validators.ts";
 export { Command, InvalidArgumentError, Option } from "commander";
+export { type Frame, type FrameOptions, terminalFrame } from "./terminal_frame.ts";

@@ -6,7 +6,16 @@
  * @module
  */
 import { systemClock } from "@lib/async/mod.ts";
-import { ConfigError, endpoint, float, int, oneOf, repeatable, runRole } from "@lib/role/mod.ts";
+import {
+  ConfigError,
+  endpoint,
+  float,
+  int,
+  oneOf,
+  repeatable,
+  runRole,
+  terminalFrame,
+} from "@lib/role/mod.ts";
 import { Subscriber } from "@lib/zmq/mod.ts";
 import { FleetMonitor, type MonitorEvent } from "../internal/fleet_monitor.ts";
 import { alertLevel, rackName } from "../internal/options.ts";
@@ -17,7 +26,6 @@ import {
   subscriptionsFor,
 } from "../internal/protocol.ts";
 import { renderView } from "../internal/render.ts";
-import { terminalFrame } from "../internal/terminal_frame.ts";
 import { TopicCounter } from "../internal/topic_counter.ts";
 
 /** Default endpoint bound when neither --bind nor --connect is given. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { systemClock } from "@lib/async/mod.ts";
-import { endpoint, int, repeatable, runRole } from "@lib/role/mod.ts";
+import { endpoint, int, repeatable, runRole, terminalFrame } from "@lib/role/mod.ts";
 import { Subscriber } from "@lib/zmq/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
 import { topicPrefix } from "../internal/options.ts";
@@ -125,13 +125,17 @@ await runRole<Options>({
     };
 
     const tty = !options.json && Deno.stdout.isTerminal();
+    let drawn = 0;
     const refresh = () => {
       if (options.json) {
         print(JSON.stringify({ type: "stats", ...state.stats() }));
         return;
       }
       const lines = renderTable(state.rows(options.rows), state.stats(), wallClock());
-      print((tty ? "\x1b[H\x1b[2J" : "") + lines.join("\n") + (tty ? "" : "\n"));
+      // In place on a terminal (never clearing it: the lab runner's roles share it).
+      const frame = terminalFrame(lines, { mode: tty ? "ansi" : "plain", previousLines: drawn });
+      drawn = frame.lines;
+      print(frame.text);
     };
     ctx.every(options.refresh, refresh);
     // Until SIGTERM/SIGINT; a socket error is fatal.

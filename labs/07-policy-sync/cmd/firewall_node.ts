@@ -17,6 +17,7 @@ import {
   repeatable,
   type RoleContext,
   runRole,
+  terminalFrame,
   writableFile,
 } from "@lib/role/mod.ts";
 import { Dealer, Subscriber } from "@lib/zmq/mod.ts";
@@ -24,7 +25,7 @@ import { chpEndpoint, serverEndpoints } from "../internal/endpoints.ts";
 import { checkSubtree, HUGZ } from "../internal/protocol.ts";
 import { PolicyReplica, type TableChange } from "../internal/replica.ts";
 import { loadState, saveState } from "../internal/state_file.ts";
-import { redraw, renderView } from "../internal/view.ts";
+import { renderView } from "../internal/view.ts";
 
 interface Options {
   server: string[];
@@ -178,8 +179,13 @@ async function run(options: Options, ctx: RoleContext) {
       subtree: options.subtree,
     }, replica.table);
     if (viewMode === "ansi") {
-      ctx.print(redraw(lines, drawn));
-      drawn = lines.length;
+      const frame = terminalFrame(lines, {
+        mode: "ansi",
+        previousLines: drawn,
+        rows: consoleRows(),
+      });
+      ctx.print(frame.text);
+      drawn = frame.lines;
     } else {
       lastPlain = now;
       ctx.print(lines.join("\n") + "\n");
@@ -269,3 +275,12 @@ await runRole<Options>({
   },
   run,
 });
+
+/** The terminal's height, when stdout is one (a frame taller than it is cut). */
+function consoleRows(): number | undefined {
+  try {
+    return Deno.consoleSize().rows;
+  } catch {
+    return undefined;
+  }
+}

@@ -54,18 +54,3 @@ export function renderView(
   if (keys.length > maxRows) lines.push(`… ${keys.length - maxRows} more`);
   return lines;
 }
-
-/**
- * Text that draws `lines` over the previous frame of `previous` lines (cursor up, each
- * line erased to its end, everything below erased), never clearing the whole screen.
- *
- * @example
- * ```ts
- * import { redraw } from "./view.ts";
- * redraw(["a", "b"], 0); // "a\x1b[K\nb\x1b[J"
- * ```
- */
-export function redraw(lines: readonly string[], previous: number): string {
-  const up = previous > 0 ? `\x1b[${previous}A\r` : "";
-  return up + lines.map((l, i) => l + (i === lines.length - 1 ? "\x1b[J" : "\x1b[K")).join("\n");
-}

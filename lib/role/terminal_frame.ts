@@ -1,5 +1,5 @@
 /**
- * Turns the rendered view into what the dashboard writes to stdout for one refresh, without
+ * Turns a rendered live view into what a role writes to stdout for one refresh, without
  * ever clearing the screen: other programs (the lab runner's other roles, the shell's
  * history, log lines) may share the terminal.
  *
@@ -50,7 +50,7 @@ export interface Frame {
  *
  * @example
  * ```ts
- * import { terminalFrame } from "./terminal_frame.ts";
+ * import { terminalFrame } from "@lib/role/mod.ts";
  * let drawn = 0;
  * const frame = terminalFrame(["line 1", "line 2"], { mode: "ansi", previousLines: drawn });
  * drawn = frame.lines; // the next frame is drawn over these 2 lines
