@@ -5,10 +5,10 @@
  * with a printed reason when python3-zmq is not installed.
  */
 import assert from "node:assert/strict";
-import { tempDir } from "@lib/testing/mod.ts";
-import { findPython, freeEndpoint, spawnPython, startDevice, startReceiver } from "./testing.ts";
+import { pythonWithZmq, spawnPython, tempDir } from "@lib/testing/mod.ts";
+import { freeEndpoint, startDevice, startReceiver, testdata } from "./testing.ts";
 
-const PYTHON = await findPython();
+const PYTHON = await pythonWithZmq();
 if (!PYTHON) {
   console.log(
     "skipping the Guide interop tests: python3-zmq is not installed (apt-get install -y python3-zmq)",
@@ -29,25 +29,27 @@ Deno.test({
     const bind = freeEndpoint();
     let receiver = await startReceiver(db, IHB_ARGS, { bind });
     try {
-      await using worker = spawnPython(PYTHON!, "ppworker.py", [bind, String(IHB)]);
+      await using worker = spawnPython(PYTHON!, testdata("ppworker.py"), [bind, String(IHB)]);
       await receiver.proc.event("device_ready", undefined, LONG);
       // Heartbeats both ways: the worker hears the receiver, the receiver keeps the worker.
-      await worker.line((l) => l === "I: queue heartbeat");
-      const beatsBefore = worker.lines.filter((l) => l === "I: queue heartbeat").length;
+      await worker.stdoutLine((l) => l === "I: queue heartbeat", LONG);
+      const beatsBefore = worker.stdoutLines.filter((l) => l === "I: queue heartbeat").length;
       await new Promise((r) => setTimeout(r, IHB * 8));
-      assert.ok(worker.lines.filter((l) => l === "I: queue heartbeat").length >= beatsBefore + 3);
       assert.ok(
-        !worker.lines.some((l) => l.startsWith("W: heartbeat failure")),
-        worker.lines.join("\n"),
+        worker.stdoutLines.filter((l) => l === "I: queue heartbeat").length >= beatsBefore + 3,
+      );
+      assert.ok(
+        !worker.stdoutLines.some((l) => l.startsWith("W: heartbeat failure")),
+        worker.stdoutLines.join("\n"),
       );
       assert.equal(receiver.proc.eventCount("device_lost"), 0);
       assert.equal(receiver.proc.eventCount("bad_message"), 0);
       // Receiver gone: the worker notices after liveness intervals and reconnects with READY.
       await receiver.proc.kill();
-      await worker.line((l) => l.startsWith("W: heartbeat failure"));
+      await worker.stdoutLine((l) => l.startsWith("W: heartbeat failure"), LONG);
       receiver = await startReceiver(db, IHB_ARGS, { bind });
       await receiver.proc.event("device_ready", undefined, LONG);
-      assert.ok(worker.lines.filter((l) => l.startsWith("I: worker ready")).length >= 2);
+      assert.ok(worker.stdoutLines.filter((l) => l.startsWith("I: worker ready")).length >= 2);
       // Worker gone: the receiver expires it after liveness intervals.
       await worker.kill();
       await receiver.proc.event("device_lost", undefined, LONG);
@@ -65,8 +67,12 @@ Deno.test({
   async fn() {
     await using dir = await tempDir("lab08-");
     const backend = freeEndpoint();
-    await using queue = spawnPython(PYTHON!, "ppqueue.py", [freeEndpoint(), backend, String(IHB)]);
-    await queue.line((l) => l.startsWith("I: queue bound"));
+    await using queue = spawnPython(PYTHON!, testdata("ppqueue.py"), [
+      freeEndpoint(),
+      backend,
+      String(IHB),
+    ]);
+    await queue.stdoutLine((l) => l.startsWith("I: queue bound"), LONG);
     await using device = await startDevice("d1", [backend], `${dir.path}/dev`, [
       "--interval",
       "50",
@@ -74,11 +80,11 @@ Deno.test({
       String(IHB * 4),
       ...IHB_ARGS,
     ]);
-    await queue.line((l) => l.startsWith("I: worker ready"));
+    await queue.stdoutLine((l) => l.startsWith("I: worker ready"), LONG);
     await device.event("receiver_up", undefined, LONG);
     // ppqueue routes a worker's multi-frame message to its frontend as a reply (dropped
     // there: no such client); it never acks, so nothing leaves the device's queue.
-    await queue.line((l) => l.startsWith("I: reply of 2 frame(s) routed to the frontend"));
+    await queue.stdoutLine((l) => l.startsWith("I: reply of 2 frame(s) routed to the frontend"));
     await new Promise((r) => setTimeout(r, IHB * 8));
     assert.equal(device.eventCount("receiver_lost"), 0);
     const stats = await device.event(
@@ -88,7 +94,7 @@ Deno.test({
     );
     assert.equal(stats.acked, 0);
     assert.ok(Number(stats.queued) > 0);
-    assert.ok(!queue.lines.some((l) => l.startsWith("E:")), queue.lines.join("\n"));
+    assert.ok(!queue.stdoutLines.some((l) => l.startsWith("E:")), queue.stdoutLines.join("\n"));
     // The queue dies: the device declares it lost after liveness intervals.
     await queue.kill();
     await device.event("receiver_lost", undefined, LONG);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { type RoleProcess, spawnRole, waitFor } from "@lib/testing/mod.ts";
+import { type RoleProcess, spawnRole } from "@lib/testing/mod.ts";
 
 /** Absolute path of a file under this lab's testdata/. */
 export const testdata = (name: string): string =>
@@ -188,98 +188,10 @@ export function assertExactlyOnceInOrder(
 export const range = (n: number, from = 0): number[] =>
   Array.from({ length: n }, (_, i) => from + i);
 
-/** A python3 that can import zmq (a pyenv shim may hide the system's python3-zmq), or null. */
-export async function findPython(): Promise<string | null> {
-  for (const python of ["python3", "/usr/bin/python3"]) {
-    try {
-      const ok = await new Deno.Command(python, {
-        args: ["-c", "import zmq"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (ok.success) return python;
-    } catch {
-      // not installed
-    }
-  }
-  return null;
-}
-
 /** A free 127.0.0.1 TCP endpoint (bound and released: used to restart a receiver on it). */
 export function freeEndpoint(): string {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return `tcp://127.0.0.1:${port}`;
-}
-
-/** A Python helper process whose stdout lines the test reads. */
-export interface PythonProcess extends AsyncDisposable {
-  readonly lines: string[];
-  /** Resolves with the first line (so far or later) that matches, or rejects after `timeoutMs`. */
-  line(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
-  kill(): Promise<void>;
-}
-
-/**
- * Runs `python testdata/<script> args...` with stdout read line by line.
- *
- * @example
- * ```ts
- * await using worker = spawnPython(python, "ppworker.py", [endpoint, "300"]);
- * await worker.line((l) => l.startsWith("I: queue heartbeat"));
- * ```
- */
-export function spawnPython(python: string, script: string, args: string[]): PythonProcess {
-  const child = new Deno.Command(python, {
-    args: ["-u", testdata(script), ...args],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const read = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop()!;
-      into.push(...parts);
-    }
-    if (rest) into.push(rest);
-  };
-  const pumps = Promise.all([read(child.stdout, lines), read(child.stderr, errors)]);
-  let ended = false;
-  const status = child.status.then((s) => {
-    ended = true;
-    return s;
-  });
-  const kill = async () => {
-    if (!ended) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await status;
-    await pumps;
-  };
-  return {
-    lines,
-    async line(match, timeoutMs = 30_000) {
-      const found = await waitFor(`${script} printing a matching line`, () => {
-        if (ended && !lines.some(match)) {
-          throw new Error(
-            `${script} exited; stdout:\n${lines.join("\n")}\nstderr:\n${errors.join("\n")}`,
-          );
-        }
-        return lines.find(match);
-      }, { timeoutMs });
-      return found;
-    },
-    kill,
-    [Symbol.asyncDispose]: kill,
-  };
 }

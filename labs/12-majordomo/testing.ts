@@ -4,51 +4,36 @@
  *
  * @module
  */
-import { RoleProcess, runOnce, type RunResult, spawnRole, waitFor } from "@lib/testing/mod.ts";
+import {
+  type RoleProcess,
+  runOnce,
+  type RunResult,
+  spawnPython,
+  spawnRole,
+  waitFor,
+} from "@lib/testing/mod.ts";
 
 /** Absolute path of a file under this lab's testdata/. */
 export const testdata = (name: string): string =>
   new URL(`./testdata/${name}`, import.meta.url).pathname;
 
-/** Debian's python3 (the pyenv one on PATH has no zmq). */
-export const PYTHON = "/usr/bin/python3";
-
 /**
- * Why the Python interop tests cannot run here, or null when `python3 -c "import zmq"` works.
+ * Runs one of testdata/'s Python peers with `python` (from `pythonWithZmq()`), its stdout
+ * lines readable as a role's.
  *
  * @example
  * ```ts
- * const reason = await pythonZmqMissing();
- * if (reason) console.log(`skipped: ${reason}`);
+ * import { pythonWithZmq } from "@lib/testing/mod.ts";
+ * import { spawnPeer } from "./testing.ts";
+ * const python = await pythonWithZmq();
+ * if (python) {
+ *   await using broker = spawnPeer(python, "mdbroker.py", ["tcp://127.0.0.1:*", "250"]);
+ *   await broker.stdoutLine((l) => l.startsWith("listening "));
+ * }
  * ```
  */
-export async function pythonZmqMissing(): Promise<string | null> {
-  try {
-    const out = await new Deno.Command(PYTHON, { args: ["-c", "import zmq"], stderr: "piped" })
-      .output();
-    return out.success ? null : `${PYTHON} cannot import zmq`;
-  } catch (error) {
-    return `${PYTHON} not runnable: ${error instanceof Error ? error.message : error}`;
-  }
-}
-
-/**
- * Runs one of testdata/'s Python peers as a process (stdout lines readable as with a role).
- *
- * @example
- * ```ts
- * await using broker = spawnPython("mdbroker.py", ["tcp://127.0.0.1:*", "250"]);
- * const line = await broker.stdoutLine((l) => l.startsWith("listening "));
- * ```
- */
-export function spawnPython(script: string, args: string[]): RoleProcess {
-  const command = new Deno.Command(PYTHON, {
-    args: ["-u", testdata(script), ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  return new RoleProcess(script, command, false);
+export function spawnPeer(python: string, script: string, args: string[]): RoleProcess {
+  return spawnPython(python, testdata(script), args);
 }
 
 /** A running majordomo_broker and its real endpoint. */
@@ -63,6 +48,7 @@ export interface Broker {
  *
  * @example
  * ```ts
+ * import { startBroker } from "./testing.ts";
  * await using broker = await startBroker(["--heartbeat-interval", "200"]);
  * ```
  */
@@ -98,6 +84,8 @@ export async function startBroker(
  *
  * @example
  * ```ts
+ * import { startBroker, startWorker } from "./testing.ts";
+ * await using broker = await startBroker();
  * await using worker = await startWorker(broker, "echo", ["--delay", "10"]);
  * ```
  */
@@ -132,6 +120,8 @@ export async function startWorker(
  *
  * @example
  * ```ts
+ * import { runClient, startBroker } from "./testing.ts";
+ * await using broker = await startBroker();
  * const result = await runClient(broker.endpoint, ["--service", "echo"]);
  * ```
  */
@@ -141,7 +131,15 @@ export async function runClient(endpoint: string, args: string[]): Promise<RunRe
   });
 }
 
-/** The JSON lines a client printed (replies and error replies). */
+/**
+ * The JSON lines a client printed (replies and error replies).
+ *
+ * @example
+ * ```ts
+ * import { jsonLines, runClient } from "./testing.ts";
+ * const replies = jsonLines(await runClient("tcp://127.0.0.1:5512", ["--service", "echo"]));
+ * ```
+ */
 export function jsonLines(result: RunResult): Record<string, unknown>[] {
   return result.stdoutLines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }

@@ -11,11 +11,18 @@
 import { systemClock, toHex } from "@lib/async/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
 import { InFlight, SequenceTracker, WorkerQueue } from "@lib/patterns/mod.ts";
-import { endpoint, int, InvalidArgumentError, runRole, writableFile } from "@lib/role/mod.ts";
+import {
+  endpoint,
+  int,
+  InvalidArgumentError,
+  runRole,
+  terminalFrame,
+  writableFile,
+} from "@lib/role/mod.ts";
 import { Router } from "@lib/zmq/mod.ts";
 import { type Batch, encodeAck, HEARTBEAT, parseMessage } from "../internal/protocol.ts";
 import { ReadingStore } from "../internal/reading_store.ts";
-import { buildRows, REDRAW, renderTable, type SessionInfo } from "../internal/view.ts";
+import { buildRows, renderTable, type SessionInfo } from "../internal/view.ts";
 
 interface Options {
   bind: string;
@@ -334,6 +341,7 @@ await runRole<Options>({
       }
     });
     const tty = !options.json && Deno.stdout.isTerminal();
+    let drawn = 0; // lines of the previous frame (redrawn over on a terminal)
     ctx.every(options.viewInterval, () => {
       const rows = buildRows(store.devices(), sessions, systemClock.now());
       if (options.json) {
@@ -346,8 +354,19 @@ await runRole<Options>({
         rows,
         `${options.name}: ${rows.length} device(s), ${counts.stored} stored since start`,
       );
-      if (tty) ctx.print(REDRAW + lines.join("\n"));
-      else ctx.print(lines.join("\n") + "\n");
+      let rowsOnScreen: number | undefined;
+      try {
+        rowsOnScreen = tty ? Deno.consoleSize().rows : undefined;
+      } catch {
+        rowsOnScreen = undefined;
+      }
+      const frame = terminalFrame(lines, {
+        mode: tty ? "ansi" : "plain",
+        previousLines: drawn,
+        rows: rowsOnScreen,
+      });
+      drawn = frame.lines;
+      ctx.print(frame.text);
     });
     ctx.every(
       10_000,

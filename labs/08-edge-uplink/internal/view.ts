@@ -106,6 +106,3 @@ export function renderTable(
   const more = rows.length > maxRows ? [`... ${rows.length - maxRows} more devices`] : [];
   return [title, line(head), ...body.map(line), ...more];
 }
-
-/** ANSI: cursor home and clear the screen (the terminal view is redrawn in place). */
-export const REDRAW = "\x1b[H\x1b[2J";

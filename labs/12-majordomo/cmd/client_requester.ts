@@ -7,6 +7,7 @@
  * @module
  */
 import { delay, systemClock } from "@lib/async/mod.ts";
+import { BadMessageError } from "@lib/codec/mod.ts";
 import {
   type Frames,
   MdpAsyncClient,
@@ -138,6 +139,9 @@ async function runSync(options: Options, ctx: RoleContext, tally: Tally): Promis
         if (!options.quiet) {
           ctx.print(`${options.service}: NO REPLY after ${error.attempts} attempt(s)`);
         }
+      } else if (error instanceof BadMessageError) {
+        tally.failed++; // a reply that is not MDP/Client for this service: logged, dropped
+        ctx.badMessage(error.reason, { socket: "broker" });
       } else if (ctx.signal.aborted) {
         tally.sent--; // interrupted by the stop: not a failure of the broker
         break;
@@ -158,6 +162,12 @@ async function runAsync(options: Options, ctx: RoleContext, tally: Tally): Promi
     clock: systemClock,
     log: ctx.log,
     send: (frames) => {
+      try {
+        if (dealer.sendSync(frames)) return; // no promise per message when it can go now
+      } catch {
+        sendDropped++;
+        return;
+      }
       dealer.send(frames).catch(() => sendDropped++);
     },
   }, {

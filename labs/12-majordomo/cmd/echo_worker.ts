@@ -79,6 +79,12 @@ await runRole<Options>({
       send: (frames) => {
         const current = socket;
         if (!current || current.closed) throw new Error("no connected socket");
+        try {
+          if (current.sendSync(frames)) return; // no promise per message when it can go now
+        } catch {
+          sendDropped++;
+          return;
+        }
         current.send(frames).catch(() => {
           if (!current.closed) sendDropped++;
         });

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { delay, systemClock } from "@lib/async/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_HEARTBEAT_LIVENESS } from "@lib/patterns/mod.ts";
-import { byteSize, endpoint, int, runRole } from "@lib/role/mod.ts";
+import { byteSize, endpoint, int, runRole, terminalFrame } from "@lib/role/mod.ts";
 import { Router } from "@lib/zmq/mod.ts";
 import { MajordomoBroker } from "../internal/broker.ts";
 import { renderTable } from "../internal/table.ts";
@@ -107,13 +107,20 @@ await runRole<Options>({
       // Fire-and-forget: a peer that left (EHOSTUNREACH) or a full queue (EAGAIN) drops the
       // message; clients retry and worker liveness covers lost heartbeats.
       send: (frames) => {
-        router.send(frames).catch((error) => {
+        const dropped = (error: unknown) => {
           sendDropped++;
           ctx.log.limited("warn", "send_dropped", {
             error: error instanceof Error ? error.message : String(error),
             dropped: sendDropped,
           });
-        });
+        };
+        // The synchronous path first (no promise per message); it declines rather than wait.
+        try {
+          if (router.sendSync(frames)) return;
+        } catch (error) {
+          return dropped(error);
+        }
+        router.send(frames).catch(dropped);
       },
     }, {
       heartbeatIntervalMs: options.heartbeatInterval,
@@ -126,6 +133,7 @@ await runRole<Options>({
 
     const tty = !options.json && Deno.stdout.isTerminal();
     let lastPlain = "";
+    let drawn = 0;
     ctx.every(options.tableInterval, () => {
       const rows = broker.table();
       if (options.json) {
@@ -135,9 +143,16 @@ await runRole<Options>({
         return;
       }
       const text = renderTable(rows, broker.stats());
-      if (tty) ctx.print("\x1b[H\x1b[2J" + text);
-      else if (text !== lastPlain) ctx.print(text + "\n"); // piped: only when it changed
+      if (!tty && text === lastPlain) return; // piped: a snapshot only when something changed
       lastPlain = text;
+      // In place on a terminal, never clearing it (the lab runner's roles share it).
+      const frame = terminalFrame(text.split("\n"), {
+        mode: tty ? "ansi" : "plain",
+        previousLines: drawn,
+        rows: tty ? Deno.consoleSize().rows : undefined,
+      });
+      drawn = frame.lines;
+      ctx.print(frame.text);
     });
     ctx.every(
       Math.max(10, Math.min(250, options.heartbeatInterval / 4)),
@@ -156,9 +171,7 @@ await runRole<Options>({
     serving.catch(() => {});
     await ctx.stopped;
     broker.stopAccepting();
-    await ctx.drain(async (signal) => {
-      while (!broker.settled() && !signal.aborted) await delay(20, { signal });
-    }, { what: "requests held by workers" });
+    await ctx.drain(() => broker.whenSettled(), { what: "requests held by workers" });
     const refused = broker.abandon();
     ctx.log.info("drained", {
       ...broker.stats(),

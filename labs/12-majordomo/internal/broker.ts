@@ -15,6 +15,7 @@ import {
   encodeWorker,
   errorReplyBody,
   type Frames,
+  InFlight,
   MMI_PREFIX,
   MmiStatus,
   type PatternPort,
@@ -116,6 +117,8 @@ export class MajordomoBroker {
   // Worker hex id → its service.
   #workers = new Map<string, string>();
   #jobSeq = 0;
+  // Requests held by workers: what a drain waits for.
+  #held = new InFlight<number>();
   #accepting = true;
   #counts = {
     requests: 0,
@@ -264,6 +267,7 @@ export class MajordomoBroker {
           return this.#protocolError(address, key, "REPLY from a worker holding no request");
         }
         service.workers.done(key, job);
+        this.#held.done(job);
         service.replies++;
         this.#counts.replies++;
         this.#port.send(encodeClientReply(message.client, service.name, message.body));
@@ -277,6 +281,7 @@ export class MajordomoBroker {
       case "DISCONNECT":
         if (service) {
           const info = service.workers.remove(key)!;
+          for (const job of info.jobs) this.#held.done(job);
           this.#workers.delete(key);
           this.#counts.workersLeft++;
           this.#port.log.info("worker_left", {
@@ -300,7 +305,8 @@ export class MajordomoBroker {
   #disconnect(address: Uint8Array, key: string, reason: string): void {
     const name = this.#workers.get(key);
     if (name !== undefined) {
-      this.#services.get(name)!.workers.remove(key);
+      const info = this.#services.get(name)!.workers.remove(key)!;
+      for (const job of info.jobs) this.#held.done(job);
       this.#workers.delete(key);
       this.#port.log.info("worker_dropped", { worker: key, service: name, reason });
     }
@@ -336,6 +342,7 @@ export class MajordomoBroker {
       service.queue[service.head++] = undefined as unknown as Waiting;
       const job = ++this.#jobSeq;
       service.workers.assign(key, job);
+      this.#held.add(job);
       const { address } = service.workers.get(key)!.data;
       this.#port.send([
         address,
@@ -360,6 +367,7 @@ export class MajordomoBroker {
     for (const service of [...this.#services.values()]) {
       for (const { worker, reason } of service.workers.tick(now)) {
         this.#workers.delete(worker.key);
+        for (const job of worker.jobs) this.#held.done(job);
         this.#counts.workersExpired++;
         this.#port.log.warn("worker_expired", {
           worker: worker.key,
@@ -397,10 +405,12 @@ export class MajordomoBroker {
 
   /** True when no worker holds a request (stopping now loses no reply). */
   settled(): boolean {
-    for (const service of this.#services.values()) {
-      if (service.workers.stats().busy > 0) return false;
-    }
-    return true;
+    return this.#held.settled();
+  }
+
+  /** Resolves when no worker holds a request (a reply came, or the worker is gone). */
+  whenSettled(): Promise<void> {
+    return this.#held.whenSettled();
   }
 
   /**

@@ -161,7 +161,7 @@ Deno.test("broker: tables are bounded (services, workers)", () => {
   assert.deepEqual(sent[1].slice(4, 6), ["mdp.error", "503"]);
 });
 
-Deno.test("broker: stopping refuses new requests, settles when workers reply, abandon disconnects all", () => {
+Deno.test("broker: stopping refuses new requests, settles when workers reply, abandon disconnects all", async () => {
   const t = setup();
   t.worker("w1", { command: "READY", service: "echo" });
   t.client("c1", "echo", "1");
@@ -171,10 +171,14 @@ Deno.test("broker: stopping refuses new requests, settles when workers reply, ab
   t.client("c3", "echo", "3");
   assert.deepEqual(t.take()[0].slice(4), ["mdp.error", "503", "broker stopping"]);
   assert.equal(t.broker.settled(), false);
+  let settled = false;
+  const waiting = t.broker.whenSettled().then(() => settled = true);
   t.worker("w1", { command: "REPLY", client: id("c1"), body: [enc.encode("1")] });
   t.take();
   assert.equal(t.broker.abandon(), 0); // c2 went to w1 after its reply
   assert.deepEqual(t.take().map((m) => [m[0], m[3]]), [["w1", W(5)]]);
+  await waiting; // w1 held c2's request; abandoning it settles the broker
+  assert.ok(settled && t.broker.settled());
 });
 
 Deno.test("BROKER_WORKER_TABLE: the broker does what every cell says", () => {
