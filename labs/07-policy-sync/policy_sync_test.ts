@@ -44,6 +44,8 @@ Deno.test("late node: full snapshot, then deltas; same table as an early node", 
   for (const node of [early, late]) {
     await node.event("table_version", (e) => e.policies === 6, LONG);
   }
+  // stdout is read apart from stderr: wait for the delta's own line.
+  await late.stdoutLine((l) => l.includes(`"/acl/core/new"`), LONG);
   const fp = (n: typeof early) =>
     n.events.filter((e) => e.event === "table_version").at(-1)!.fingerprint;
   assert.equal(fp(early), fp(late));
@@ -86,6 +88,8 @@ Deno.test("updates fired during the snapshot: none lost, none applied twice", as
   await master.proc.event("policy_set", (e) => e.key === `/acl/burst/k${N - 1}`, LONG);
   const last = master.proc.events.filter((e) => e.event === "policy_set").at(-1)!.sequence;
   await node.event("table_version", (e) => e.version === last, LONG);
+  // stdout is read apart from stderr: wait for the last delta's line itself.
+  await node.stdoutLine((l) => l.includes(`"/acl/burst/k${N - 1}"`), LONG);
   const seen = changes(node);
   const snapshot = seen.find((c) => c.kind === "snapshot")!;
   const sets = seen.filter((c) => c.kind === "set").map((c) => String(c.key));
@@ -205,6 +209,7 @@ Deno.test("malformed policy: the master refuses it and nodes keep the previous v
   // A valid update afterwards proves the node is live and skipped nothing.
   await writer.set("/acl/dmz/ok", RULE);
   await node.event("table_version", (e) => e.policies === 5, LONG);
+  await node.stdoutLine((l) => l.includes(`"/acl/dmz/ok"`), LONG); // every line before it is in
   assert.equal(changes(node).filter((c) => c.key === "/acl/dmz/web").length, 0);
   assert.equal(node.eventCount("sequence_gap"), 0);
   assert.notEqual(synced.version, undefined);
@@ -289,6 +294,7 @@ Deno.test("subtree: a node replicates only /acl/dmz/", async () => {
   await writer.set("/acl/core/x", RULE);
   await writer.set("/acl/dmz/y", RULE);
   await node.event("table_version", (e) => e.policies === 3, LONG);
+  await node.stdoutLine((l) => l.includes(`"/acl/dmz/y"`), LONG); // every line before it is in
   assert.ok(changes(node).every((c) => !String(c.key ?? "").startsWith("/acl/core/")));
   await node.stop();
   await master.proc.stop();

@@ -12,7 +12,7 @@
  */
 import { BadMessageError } from "@lib/codec/mod.ts";
 import { latencySummary, toHex } from "@lib/async/mod.ts";
-import { endpoint, int, oneOf, type RoleContext, runRole } from "@lib/role/mod.ts";
+import { endpoint, int, oneOf, type RoleContext, runRole, terminalFrame } from "@lib/role/mod.ts";
 import { Dealer, Subscriber } from "@lib/zmq/mod.ts";
 import { parseCapture } from "../internal/capture.ts";
 import { buildView, renderView } from "../internal/metrics_view.ts";
@@ -38,7 +38,11 @@ const LATENCY_SAMPLES = 4096;
 
 /** One DEALER client: keeps `window` requests in flight until `count` are answered or lost. */
 async function runClient(ctx: RoleContext, o: ClientOptions, index: number, totals: ClientTotals) {
-  const dealer = new Dealer({ routingId: `${o.name}-${index}`, linger: 0, sendHighWaterMark: 10_000 });
+  const dealer = new Dealer({
+    routingId: `${o.name}-${index}`,
+    linger: 0,
+    sendHighWaterMark: 10_000,
+  });
   ctx.defer(() => dealer.close());
   dealer.connect(o.connect);
   const inFlight = new Map<number, number>(); // seq -> sent at (bounded by --window)
@@ -141,21 +145,54 @@ const client = {
       .option("--clients <n>", "client sockets in this process", int({ min: 1, max: 1000 }), 1)
       .option("--count <n>", "requests per client (0 = until stopped)", int({ min: 0 }), 0)
       .option("--window <n>", "requests in flight per client", int({ min: 1, max: 10_000 }), 1)
-      .option("--rate <n>", "requests per second per client (0 = as fast as the window allows)", int({ min: 0 }), 0)
-      .option("--size <bytes>", "request body size (>= 8)", int({ min: 8, max: 16 * 1024 * 1024 }), 64)
-      .option("--timeout <ms>", "a request not answered in time is counted lost", int({ min: 10 }), 2500)
-      .option("--name <prefix>", "routing identity prefix (identity = <prefix>-<n>)", `client-${Deno.pid}`)
-      .option("--stats-interval <ms>", "period of the `client_stats` event (0 = off)", int({ min: 0 }), 5000)
+      .option(
+        "--rate <n>",
+        "requests per second per client (0 = as fast as the window allows)",
+        int({ min: 0 }),
+        0,
+      )
+      .option(
+        "--size <bytes>",
+        "request body size (>= 8)",
+        int({ min: 8, max: 16 * 1024 * 1024 }),
+        64,
+      )
+      .option(
+        "--timeout <ms>",
+        "a request not answered in time is counted lost",
+        int({ min: 10 }),
+        2500,
+      )
+      .option(
+        "--name <prefix>",
+        "routing identity prefix (identity = <prefix>-<n>)",
+        `client-${Deno.pid}`,
+      )
+      .option(
+        "--stats-interval <ms>",
+        "period of the `client_stats` event (0 = off)",
+        int({ min: 0 }),
+        5000,
+      )
       .option("--json", "print the final summary as JSON on stdout"),
   async run(o: ClientOptions, ctx: RoleContext) {
     const totals: ClientTotals = { sent: 0, replied: 0, lost: 0, late: 0, bad: 0, samples: [] };
-    ctx.log.info("clients_started", { clients: o.clients, connect: o.connect, window: o.window, rate: o.rate });
+    ctx.log.info("clients_started", {
+      clients: o.clients,
+      connect: o.connect,
+      window: o.window,
+      rate: o.rate,
+    });
     ctx.every(o.statsInterval, () => ctx.log.info("client_stats", clientSummary(totals)));
     await Promise.all(Array.from({ length: o.clients }, (_, i) => runClient(ctx, o, i, totals)));
     const summary = clientSummary(totals);
     ctx.log.info("clients_done", summary);
-    ctx.print(o.json ? JSON.stringify(summary) : `sent ${summary.sent} replied ${summary.replied} lost ${summary.lost} ` +
-      `latency p50 ${summary.latency_ms.p50} ms p99 ${summary.latency_ms.p99} ms`);
+    ctx.print(
+      o.json
+        ? JSON.stringify(summary)
+        : `sent ${summary.sent} replied ${summary.replied} lost ${summary.lost} ` +
+          `latency p50 ${summary.latency_ms.p50} ms p99 ${summary.latency_ms.p99} ms`,
+    );
     if (summary.lost > 0 || summary.bad > 0) ctx.exitCode = 1;
   },
 };
@@ -166,9 +203,18 @@ const worker = {
     cmd
       .option("--connect <endpoint>", "broker backend", endpoint, "tcp://127.0.0.1:5621")
       .option("--delay <ms>", "time to 'work' on each request", int({ min: 0 }), 0)
-      .option("--stats-interval <ms>", "period of the `worker_stats` event (0 = off)", int({ min: 0 }), 5000),
+      .option(
+        "--stats-interval <ms>",
+        "period of the `worker_stats` event (0 = off)",
+        int({ min: 0 }),
+        5000,
+      ),
   async run(o: { connect: string; delay: number; statsInterval: number }, ctx: RoleContext) {
-    const dealer = new Dealer({ linger: 1000, sendHighWaterMark: 10_000, receiveHighWaterMark: 10_000 });
+    const dealer = new Dealer({
+      linger: 1000,
+      sendHighWaterMark: 10_000,
+      receiveHighWaterMark: 10_000,
+    });
     ctx.defer(() => dealer.close());
     dealer.connect(o.connect);
     ctx.log.info("worker_ready", { connect: o.connect });
@@ -177,7 +223,9 @@ const worker = {
     await ctx.serve(dealer, async (frames) => {
       // [identity..., "", body...]: a request needs its envelope delimiter to be answered.
       if (frames.findIndex((f) => f.length === 0) < 1) {
-        throw new BadMessageError(`expected [identity, "", body...], got ${frames.length} frames without a delimiter after an identity`);
+        throw new BadMessageError(
+          `expected [identity, "", body...], got ${frames.length} frames without a delimiter after an identity`,
+        );
       }
       if (o.delay > 0) await ctx.sleep(o.delay);
       if (!dealer.sendSync(frames)) await dealer.send(frames);
@@ -195,10 +243,22 @@ const tap = {
       .option("--direction <dir>", "f2b, b2f or all", oneOf("all", "f2b", "b2f"), "all")
       .option("--quiet", "count only (no line per message)")
       .option("--receive-hwm <n>", "SUB receive high-water mark", int({ min: 1 }), 1000)
-      .option("--stats-interval <ms>", "period of the `tap_stats` event (0 = off)", int({ min: 0 }), 5000)
+      .option(
+        "--stats-interval <ms>",
+        "period of the `tap_stats` event (0 = off)",
+        int({ min: 0 }),
+        5000,
+      )
       .option("--json", "one JSON object per captured message"),
   async run(
-    o: { connect: string; direction: string; quiet?: boolean; receiveHwm: number; statsInterval: number; json?: boolean },
+    o: {
+      connect: string;
+      direction: string;
+      quiet?: boolean;
+      receiveHwm: number;
+      statsInterval: number;
+      json?: boolean;
+    },
     ctx: RoleContext,
   ) {
     const sub = new Subscriber({ receiveHighWaterMark: o.receiveHwm });
@@ -221,9 +281,20 @@ const tap = {
       if (o.quiet) return;
       const bytes = c.frames.reduce((n, f) => n + f.length, 0);
       const preview = c.frames.map((f) => toHex(f, 16));
-      ctx.print(o.json
-        ? JSON.stringify({ direction: c.direction, seq: c.seq, ts: c.wallMs, frames: c.frames.length, bytes, hex: preview })
-        : `${new Date(c.wallMs).toISOString()} ${c.direction} #${c.seq} ${c.frames.length} frames ${bytes} B [${preview.join(" | ")}]`);
+      ctx.print(
+        o.json
+          ? JSON.stringify({
+            direction: c.direction,
+            seq: c.seq,
+            ts: c.wallMs,
+            frames: c.frames.length,
+            bytes,
+            hex: preview,
+          })
+          : `${
+            new Date(c.wallMs).toISOString()
+          } ${c.direction} #${c.seq} ${c.frames.length} frames ${bytes} B [${preview.join(" | ")}]`,
+      );
     }, { name: "capture" });
     ctx.log.info("tap_stats", { ...counts });
   },
@@ -233,19 +304,39 @@ const watch = {
   summary: "live view of the broker's /metrics",
   configure: (cmd: import("@lib/role/mod.ts").Command) =>
     cmd
-      .option("--metrics <url>", "the broker's metrics URL", httpUrl, "http://127.0.0.1:9464/metrics")
+      .option(
+        "--metrics <url>",
+        "the broker's metrics URL",
+        httpUrl,
+        "http://127.0.0.1:9464/metrics",
+      )
       .option("--interval <ms>", "scrape period", int({ min: 100 }), 1000)
       .option("--top <n>", "top talkers shown", int({ min: 0, max: 100 }), 5)
       .option("--count <n>", "scrapes before exiting (0 = until stopped)", int({ min: 0 }), 0)
       .option("--json", "one JSON object per scrape on stdout"),
-  async run(o: { metrics: string; interval: number; top: number; count: number; json?: boolean }, ctx: RoleContext) {
-    const tty = !o.json && Deno.stdout.isTerminal();
+  async run(
+    o: { metrics: string; interval: number; top: number; count: number; json?: boolean },
+    ctx: RoleContext,
+  ) {
+    // Redrawn in place on a terminal (without clearing the screen: the lab runner's roles
+    // share it), plain snapshots when piped.
+    const mode = Deno.stdout.isTerminal() ? "ansi" : "plain";
+    const rows = () => {
+      try {
+        return Deno.consoleSize().rows;
+      } catch {
+        return undefined;
+      }
+    };
+    let drawn = 0;
     let previous: MetricFamily[] | undefined;
     let previousAt = 0;
     let scrapes = 0;
     while (!ctx.signal.aborted && (o.count === 0 || scrapes < o.count)) {
       try {
-        const response = await fetch(o.metrics, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(o.interval * 2)]) });
+        const response = await fetch(o.metrics, {
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(o.interval * 2)]),
+        });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const text = await response.text();
         const families = parsePrometheusText(text);
@@ -256,8 +347,13 @@ const watch = {
         scrapes++;
         if (o.json) ctx.print(JSON.stringify(view));
         else {
-          const lines = renderView(view, o.metrics, o.top);
-          ctx.print(tty ? "\x1b[H\x1b[2J" + lines.join("\n") : lines.join("\n") + "\n");
+          const frame = terminalFrame(renderView(view, o.metrics, o.top), {
+            mode,
+            previousLines: drawn,
+            rows: rows(),
+          });
+          drawn = frame.lines;
+          ctx.print(frame.text);
         }
       } catch (error) {
         if (ctx.signal.aborted) break;
@@ -270,6 +366,7 @@ const watch = {
 
 await runRole({
   name: "client_app",
-  summary: "Drives and watches the hub: request clients, echo workers, capture tap, live metrics view",
+  summary:
+    "Drives and watches the hub: request clients, echo workers, capture tap, live metrics view",
   commands: { client, worker, tap, watch },
 });

@@ -9,7 +9,7 @@
  */
 import { systemClock } from "@lib/async/mod.ts";
 import { BadMessageError } from "@lib/codec/mod.ts";
-import { byteSize, ConfigError, int, oneOf, runRole } from "@lib/role/mod.ts";
+import { byteSize, ConfigError, int, oneOf, Option, runRole } from "@lib/role/mod.ts";
 import { Dealer, Pair, Publisher, Reply, Router, type Socket } from "@lib/zmq/mod.ts";
 import { encodeStatistics, parseControl } from "../internal/control.ts";
 import { ObservableProxy } from "../internal/observable_proxy.ts";
@@ -36,26 +36,94 @@ await runRole<Options>({
   summary: "Manual ROUTER-DEALER proxy with metrics, capture and a steerable control socket",
   configure: (cmd) =>
     cmd
-      .option("--frontend <endpoint>", "ROUTER endpoint to bind (clients)", endpointOrOff, "tcp://127.0.0.1:5620")
-      .option("--backend <endpoint>", "DEALER endpoint to bind (workers)", endpointOrOff, "tcp://127.0.0.1:5621")
-      .option("--capture <endpoint>", "capture PUB endpoint to bind, or off", endpointOrOff, "tcp://127.0.0.1:5622")
-      .option("--control <endpoint>", "control socket endpoint to bind, or off", endpointOrOff, "tcp://127.0.0.1:5623")
-      .option("--control-type <type>", "control socket type (rep answers every command)", oneOf("rep", "pair"), "rep")
-      .option("--metrics <host:port>", "Prometheus /metrics listen address, or off", listenAddress, listenAddress("127.0.0.1:9464"))
-      .option("--stats-interval <ms>", "period of the `stats` log event (0 = only at exit)", int({ min: 0 }), 5000)
-      .option("--max-peers <n>", "frontend identities tracked (bounded table)", int({ min: 1 }), 1024)
-      .option("--max-pending <n>", "requests per identity remembered for round trips", int({ min: 1 }), 64)
-      .option("--top <n>", "top talkers exported per scrape and logged", int({ min: 0, max: 1000 }), 10)
-      .option("--hwm <n>", "send/receive high-water mark of frontend and backend", int({ min: 1 }), 1000)
-      .option("--capture-hwm <n>", "send high-water mark per capture subscriber (then drops)", int({ min: 1 }), 1000)
-      .option("--max-frame-bytes <size>", "largest frame accepted (libzmq drops a peer sending more)", byteSize, 16 * 1024 * 1024),
+      .option(
+        "--frontend <endpoint>",
+        "ROUTER endpoint to bind (clients)",
+        endpointOrOff,
+        "tcp://127.0.0.1:5620",
+      )
+      .option(
+        "--backend <endpoint>",
+        "DEALER endpoint to bind (workers)",
+        endpointOrOff,
+        "tcp://127.0.0.1:5621",
+      )
+      .option(
+        "--capture <endpoint>",
+        "capture PUB endpoint to bind, or off",
+        endpointOrOff,
+        "tcp://127.0.0.1:5622",
+      )
+      .option(
+        "--control <endpoint>",
+        "control socket endpoint to bind, or off",
+        endpointOrOff,
+        "tcp://127.0.0.1:5623",
+      )
+      .option(
+        "--control-type <type>",
+        "control socket type (rep answers every command)",
+        oneOf("rep", "pair"),
+        "rep",
+      )
+      .addOption(
+        new Option("--metrics <host:port>", "Prometheus /metrics listen address, or off")
+          .argParser(listenAddress)
+          .default(listenAddress("127.0.0.1:9464"), "127.0.0.1:9464"),
+      )
+      .option(
+        "--stats-interval <ms>",
+        "period of the `stats` log event (0 = only at exit)",
+        int({ min: 0 }),
+        5000,
+      )
+      .option(
+        "--max-peers <n>",
+        "frontend identities tracked (bounded table)",
+        int({ min: 1 }),
+        1024,
+      )
+      .option(
+        "--max-pending <n>",
+        "requests per identity remembered for round trips",
+        int({ min: 1 }),
+        64,
+      )
+      .option(
+        "--top <n>",
+        "top talkers exported per scrape and logged",
+        int({ min: 0, max: 1000 }),
+        10,
+      )
+      .option(
+        "--hwm <n>",
+        "send/receive high-water mark of frontend and backend",
+        int({ min: 1 }),
+        1000,
+      )
+      .option(
+        "--capture-hwm <n>",
+        "send high-water mark per capture subscriber (then drops)",
+        int({ min: 1 }),
+        1000,
+      )
+      .option(
+        "--max-frame-bytes <size>",
+        "largest frame accepted (libzmq drops a peer sending more)",
+        byteSize,
+        16 * 1024 * 1024,
+      ),
   validate(options) {
     if (options.frontend === "" || options.backend === "") {
       throw new ConfigError("expected --frontend and --backend endpoints, got off");
     }
   },
   async run(options, ctx) {
-    const sockets = { maxMessageSize: options.maxFrameBytes, sendHighWaterMark: options.hwm, receiveHighWaterMark: options.hwm };
+    const sockets = {
+      maxMessageSize: options.maxFrameBytes,
+      sendHighWaterMark: options.hwm,
+      receiveHighWaterMark: options.hwm,
+    };
     const frontend = new Router(sockets);
     const backend = new Dealer(sockets);
     // noDrop: a full subscriber makes the send fail at once (EAGAIN), which is counted as
@@ -93,7 +161,7 @@ await runRole<Options>({
             proxy.countBad(name);
             ctx.badMessage("zmtp handshake failed", {
               socket: name,
-              event: e.type,
+              zmq_event: e.type,
               error: "error" in e ? String(e.error?.message ?? e.error) : "",
             });
           }
@@ -135,7 +203,11 @@ await runRole<Options>({
           });
         }
         proxy.countBad("metrics");
-        ctx.badMessage("unknown metrics request", { socket: "metrics", method: request.method, path: url.pathname.slice(0, 64) });
+        ctx.badMessage("unknown metrics request", {
+          socket: "metrics",
+          method: request.method,
+          path: url.pathname.slice(0, 64),
+        });
         return new Response("not found: GET /metrics\n", { status: 404 });
       });
       ctx.defer(() => server?.shutdown());

@@ -9,7 +9,12 @@ Deno.test("control: the four commands, exact bytes only", () => {
   for (const c of ["PAUSE", "RESUME", "TERMINATE", "STATISTICS"]) {
     assert.equal(parseControl([te.encode(c)]), c);
   }
-  for (const bad of [[te.encode("pause")], [te.encode("PAUSE ")], [], [te.encode("PAUSE"), te.encode("")]]) {
+  for (
+    const bad of [[te.encode("pause")], [te.encode("PAUSE ")], [], [
+      te.encode("PAUSE"),
+      te.encode(""),
+    ]]
+  ) {
     assert.throws(() => parseControl(bad), BadMessageError);
   }
 });
@@ -36,6 +41,9 @@ Deno.test("capture: header round trip; malformed capture messages rejected", () 
   const c = parseCapture([TOPIC.b2f, captureHeader(7, 1234.5), te.encode("id"), te.encode("")]);
   assert.deepEqual([c.direction, c.seq, c.wallMs, c.frames.length], ["b2f", 7, 1234.5, 2]);
   assert.throws(() => parseCapture([TOPIC.b2f, captureHeader(1, 0)]), BadMessageError);
-  assert.throws(() => parseCapture([te.encode("x"), captureHeader(1, 0), te.encode("")]), BadMessageError);
+  assert.throws(
+    () => parseCapture([te.encode("x"), captureHeader(1, 0), te.encode("")]),
+    BadMessageError,
+  );
   assert.throws(() => parseCapture([TOPIC.f2b, new Uint8Array(3), te.encode("")]), BadMessageError);
 });

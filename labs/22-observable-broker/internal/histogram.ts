@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { latencySummary, type LatencySummary } from "@lib/async/mod.ts";
+import { type LatencySummary, latencySummary } from "@lib/async/mod.ts";
 
 /** Upper bounds in seconds of the default latency buckets (10 µs .. 10 s). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [

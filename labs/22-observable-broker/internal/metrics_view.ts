@@ -91,7 +91,9 @@ export function buildView(
 ): MetricsView {
   const directions = ["f2b", "b2f"].map((direction) => {
     const forwarded = sum(now, "broker_forwarded_messages_total", { direction });
-    const before = previous ? sum(previous, "broker_forwarded_messages_total", { direction }) : forwarded;
+    const before = previous
+      ? sum(previous, "broker_forwarded_messages_total", { direction })
+      : forwarded;
     return {
       direction,
       forwarded,
@@ -107,9 +109,13 @@ export function buildView(
   ]);
   const count = sum(now, "broker_round_trip_seconds_count");
   const total = sum(now, "broker_round_trip_seconds_sum");
-  const peers = new Map<string, { peer: string; requests: number; replies: number; bytes: number }>();
+  const peers = new Map<
+    string,
+    { peer: string; requests: number; replies: number; bytes: number }
+  >();
   for (const s of samples(now, "broker_peer_messages_total")) {
-    const p = peers.get(s.labels.peer) ?? { peer: s.labels.peer, requests: 0, replies: 0, bytes: 0 };
+    const p = peers.get(s.labels.peer) ??
+      { peer: s.labels.peer, requests: 0, replies: 0, bytes: 0 };
     if (s.labels.direction === "f2b") p.requests = s.value;
     else p.replies = s.value;
     peers.set(s.labels.peer, p);
@@ -151,21 +157,33 @@ const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(3)} ms` : "-");
 export function renderView(v: MetricsView, source: string, top: number): string[] {
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   const lines = [
-    `monitored_broker ${source}  up ${v.uptimeSeconds.toFixed(1)} s  ${v.paused ? "PAUSED" : "forwarding"}`,
-    `${"direction".padEnd(10)}${pad("forwarded", 12)}${pad("msg/s", 10)}${pad("bytes", 14)}${pad("dropped", 9)}${pad("cap.drop", 10)}`,
+    `monitored_broker ${source}  up ${v.uptimeSeconds.toFixed(1)} s  ${
+      v.paused ? "PAUSED" : "forwarding"
+    }`,
+    `${"direction".padEnd(10)}${pad("forwarded", 12)}${pad("msg/s", 10)}${pad("bytes", 14)}${
+      pad("dropped", 9)
+    }${pad("cap.drop", 10)}`,
   ];
   for (const d of v.directions) {
     lines.push(
-      `${d.direction.padEnd(10)}${pad(d.forwarded, 12)}${pad(d.perSecond.toFixed(0), 10)}${pad(d.bytes, 14)}${pad(d.dropped, 9)}${pad(d.captureDropped, 10)}`,
+      `${d.direction.padEnd(10)}${pad(d.forwarded, 12)}${pad(d.perSecond.toFixed(0), 10)}${
+        pad(d.bytes, 14)
+      }${pad(d.dropped, 9)}${pad(d.captureDropped, 10)}`,
     );
   }
   lines.push(
-    `round trip: ${v.roundTrip.count} measured, mean ${ms(v.roundTrip.meanMs)}, p50 ~${ms(v.roundTrip.p50Ms)}, p99 ~${ms(v.roundTrip.p99Ms)}`,
+    `round trip: ${v.roundTrip.count} measured, mean ${ms(v.roundTrip.meanMs)}, p50 ~${
+      ms(v.roundTrip.p50Ms)
+    }, p99 ~${ms(v.roundTrip.p99Ms)}`,
     `pending requests ${v.pendingRequests}  peers ${v.peers} (evicted ${v.peersEvicted})  captured ${v.captureSent}  bad messages ${v.badMessages}`,
     `${"top talker".padEnd(24)}${pad("requests", 10)}${pad("replies", 10)}${pad("bytes", 14)}`,
   );
   for (const p of v.top.slice(0, top)) {
-    lines.push(`${p.peer.slice(0, 23).padEnd(24)}${pad(p.requests, 10)}${pad(p.replies, 10)}${pad(p.bytes, 14)}`);
+    lines.push(
+      `${p.peer.slice(0, 23).padEnd(24)}${pad(p.requests, 10)}${pad(p.replies, 10)}${
+        pad(p.bytes, 14)
+      }`,
+    );
   }
   return lines;
 }

@@ -25,7 +25,7 @@ import type { Logger } from "@lib/role/mod.ts";
 import { captureHeader, type Direction, TOPIC } from "./capture.ts";
 import type { ControlCommand, SteerableStatistics } from "./control.ts";
 import { Histogram } from "./histogram.ts";
-import { PeerTable, type PeerStats } from "./peer_table.ts";
+import { type PeerStats, PeerTable } from "./peer_table.ts";
 import { MetricsWriter } from "./prometheus_text.ts";
 
 /** Where a direction sends: the allocation-free try, then the waiting send. */
@@ -84,7 +84,13 @@ export interface ProxyStats {
   b2f_dwell_ms: { count: number; p50: number; p99: number; max: number };
   round_trip_ms: { count: number; p50: number; p99: number; max: number };
   capture: { enabled: boolean; sent: number; dropped: number };
-  peers: { peers: number; evicted: number; unmatched_replies: number; forgotten_requests: number; pending: number };
+  peers: {
+    peers: number;
+    evicted: number;
+    unmatched_replies: number;
+    forgotten_requests: number;
+    pending: number;
+  };
   top_talkers: { peer: string; requests: number; replies: number; bytes: number }[];
   control: Record<string, number>;
   bad_messages: Record<string, number>;
@@ -205,7 +211,12 @@ export class ObservableProxy {
     await this.#forward(dir, frames, bytes, since);
   }
 
-  #forward(dir: Direction, frames: Uint8Array[], bytes: number, since: number): void | Promise<void> {
+  #forward(
+    dir: Direction,
+    frames: Uint8Array[],
+    bytes: number,
+    since: number,
+  ): void | Promise<void> {
     const port = dir === "f2b" ? this.#o.toBackend : this.#o.toFrontend;
     if (port.trySend(frames)) return this.#sent(dir, frames, bytes, since);
     return port.send(frames).then(
@@ -214,7 +225,12 @@ export class ObservableProxy {
         const code = (error as { code?: unknown })?.code;
         if (code === "ENOTSOCK" || code === "ETERM") return this.#drop(dir, "stopping");
         this.#drop(dir, "send_failed");
-        this.#o.log.limited("error", "send_failed", { direction: dir, error: String(error) }, `send_failed:${dir}`);
+        this.#o.log.limited(
+          "error",
+          "send_failed",
+          { direction: dir, error: String(error) },
+          `send_failed:${dir}`,
+        );
       },
     );
   }
@@ -376,48 +392,120 @@ export class ObservableProxy {
     const dirs: Direction[] = ["f2b", "b2f"];
     const out = (d: Direction) => (d === "f2b" ? this.#backend : this.#frontend);
     const inn = (d: Direction) => (d === "f2b" ? this.#frontend : this.#backend);
-    w.family("broker_received_messages_total", "counter", "Messages read, by direction.", dirs.map((d) => ({ labels: { direction: d }, value: inn(d).receivedMessages })));
-    w.family("broker_forwarded_messages_total", "counter", "Messages forwarded, by direction.", dirs.map((d) => ({ labels: { direction: d }, value: out(d).sentMessages })));
-    w.family("broker_forwarded_frames_total", "counter", "Frames forwarded, by direction.", dirs.map((d) => ({ labels: { direction: d }, value: out(d).sentFrames })));
-    w.family("broker_forwarded_bytes_total", "counter", "Payload bytes forwarded (all frames), by direction.", dirs.map((d) => ({ labels: { direction: d }, value: out(d).sentBytes })));
+    const perDirection: [string, string, (d: Direction) => number][] = [
+      ["broker_received_messages_total", "Messages read.", (d) => inn(d).receivedMessages],
+      ["broker_forwarded_messages_total", "Messages forwarded.", (d) => out(d).sentMessages],
+      ["broker_forwarded_frames_total", "Frames forwarded.", (d) => out(d).sentFrames],
+      ["broker_forwarded_bytes_total", "Bytes forwarded (all frames).", (d) => out(d).sentBytes],
+    ];
+    for (const [name, help, value] of perDirection) {
+      w.family(
+        name,
+        "counter",
+        `${help} by direction`,
+        dirs.map((d) => ({ labels: { direction: d }, value: value(d) })),
+      );
+    }
     const dropped: { labels: Record<string, string>; value: number }[] = [];
     for (const d of dirs) {
-      for (const [reason, n] of Object.entries(this.#dir[d].dropped)) dropped.push({ labels: { direction: d, reason }, value: n });
+      for (const [reason, n] of Object.entries(this.#dir[d].dropped)) {
+        dropped.push({ labels: { direction: d, reason }, value: n });
+      }
     }
-    w.family("broker_dropped_messages_total", "counter", "Messages not forwarded, by direction and reason.", dropped);
-    const hist = (name: string, help: string, parts: { labels: Record<string, string>; h: Histogram }[]) => {
+    w.family(
+      "broker_dropped_messages_total",
+      "counter",
+      "Messages not forwarded, by direction and reason.",
+      dropped,
+    );
+    const hist = (
+      name: string,
+      help: string,
+      parts: { labels: Record<string, string>; h: Histogram }[],
+    ) => {
       const samples: { suffix: string; labels: Record<string, string>; value: number }[] = [];
       for (const { labels, h } of parts) {
         const s = h.snapshot();
-        s.bounds.forEach((b, i) => samples.push({ suffix: "_bucket", labels: { ...labels, le: String(b) }, value: s.cumulative[i] }));
+        s.bounds.forEach((b, i) =>
+          samples.push({
+            suffix: "_bucket",
+            labels: { ...labels, le: String(b) },
+            value: s.cumulative[i],
+          })
+        );
         samples.push({ suffix: "_bucket", labels: { ...labels, le: "+Inf" }, value: s.count });
         samples.push({ suffix: "_sum", labels, value: s.sum });
         samples.push({ suffix: "_count", labels, value: s.count });
       }
       w.family(name, "histogram", help, samples);
     };
-    hist("broker_dwell_seconds", "Time a message spent inside the broker (read -> taken by libzmq).", dirs.map((d) => ({ labels: { direction: d }, h: this.#dir[d].dwell })));
-    hist("broker_round_trip_seconds", "Request read -> its reply forwarded, per identity FIFO.", [{ labels: {}, h: this.#rtt }]);
+    hist(
+      "broker_dwell_seconds",
+      "Time a message spent inside the broker (read -> taken by libzmq).",
+      dirs.map((d) => ({ labels: { direction: d }, h: this.#dir[d].dwell })),
+    );
+    hist("broker_round_trip_seconds", "Request read -> its reply forwarded, per identity FIFO.", [{
+      labels: {},
+      h: this.#rtt,
+    }]);
     const ps = this.#peers.stats();
-    w.family("broker_peers", "gauge", "Frontend identities tracked (bounded table).", [{ value: ps.peers }]);
-    w.family("broker_peers_evicted_total", "counter", "Identities evicted from the full table.", [{ value: ps.evicted }]);
-    w.family("broker_pending_requests", "gauge", "Requests forwarded still waiting for their reply.", [{ value: ps.pending }]);
-    w.family("broker_unmatched_replies_total", "counter", "Replies with no waiting request of that identity.", [{ value: ps.unmatched_replies }]);
+    w.family("broker_peers", "gauge", "Frontend identities tracked (bounded table).", [{
+      value: ps.peers,
+    }]);
+    w.family("broker_peers_evicted_total", "counter", "Identities evicted from the full table.", [{
+      value: ps.evicted,
+    }]);
+    w.family(
+      "broker_pending_requests",
+      "gauge",
+      "Requests forwarded still waiting for their reply.",
+      [{ value: ps.pending }],
+    );
+    w.family(
+      "broker_unmatched_replies_total",
+      "counter",
+      "Replies with no waiting request of that identity.",
+      [{ value: ps.unmatched_replies }],
+    );
     const top = this.#peers.top(topN);
-    w.family("broker_peer_messages_total", "counter", `Messages per identity (top ${topN} talkers).`, top.flatMap((p) => [
-      { labels: { peer: p.peer, direction: "f2b" }, value: p.requests },
-      { labels: { peer: p.peer, direction: "b2f" }, value: p.replies },
-    ]));
-    w.family("broker_peer_bytes_total", "counter", `Bytes per identity (top ${topN} talkers).`, top.flatMap((p) => [
-      { labels: { peer: p.peer, direction: "f2b" }, value: p.requestBytes },
-      { labels: { peer: p.peer, direction: "b2f" }, value: p.replyBytes },
-    ]));
-    w.family("broker_capture_messages_total", "counter", "Messages copied to the capture socket.", [{ value: this.#captureSent }]);
-    w.family("broker_capture_dropped_total", "counter", "Capture copies dropped (capture socket full), by direction.", dirs.map((d) => ({ labels: { direction: d }, value: this.#dir[d].captureDropped })));
-    w.family("broker_control_commands_total", "counter", "Control commands applied.", Object.entries(this.#control).map(([command, n]) => ({ labels: { command }, value: n })));
-    w.family("broker_bad_messages_total", "counter", "Bad input logged and dropped, by socket.", Object.entries(this.#bad).map(([socket, n]) => ({ labels: { socket }, value: n })));
-    w.family("broker_paused", "gauge", "1 while PAUSE is in force.", [{ value: this.#paused ? 1 : 0 }]);
-    w.family("broker_uptime_seconds", "gauge", "Seconds since the broker started.", [{ value: (this.#o.clock.now() - this.#startedMs) / 1000 }]);
+    const perPeer: [string, string, (p: PeerStats) => number, (p: PeerStats) => number][] = [
+      ["broker_peer_messages_total", "Messages", (p) => p.requests, (p) => p.replies],
+      ["broker_peer_bytes_total", "Bytes", (p) => p.requestBytes, (p) => p.replyBytes],
+    ];
+    for (const [name, what, f2b, b2f] of perPeer) {
+      const samples = top.flatMap((p) => [
+        { labels: { peer: p.peer, direction: "f2b" }, value: f2b(p) },
+        { labels: { peer: p.peer, direction: "b2f" }, value: b2f(p) },
+      ]);
+      w.family(name, "counter", `${what} per identity (top ${topN} talkers).`, samples);
+    }
+    w.family("broker_capture_messages_total", "counter", "Messages copied to the capture socket.", [
+      { value: this.#captureSent },
+    ]);
+    w.family(
+      "broker_capture_dropped_total",
+      "counter",
+      "Capture copies dropped (capture socket full), by direction.",
+      dirs.map((d) => ({ labels: { direction: d }, value: this.#dir[d].captureDropped })),
+    );
+    w.family(
+      "broker_control_commands_total",
+      "counter",
+      "Control commands applied.",
+      Object.entries(this.#control).map(([command, n]) => ({ labels: { command }, value: n })),
+    );
+    w.family(
+      "broker_bad_messages_total",
+      "counter",
+      "Bad input logged and dropped, by socket.",
+      Object.entries(this.#bad).map(([socket, n]) => ({ labels: { socket }, value: n })),
+    );
+    w.family("broker_paused", "gauge", "1 while PAUSE is in force.", [{
+      value: this.#paused ? 1 : 0,
+    }]);
+    w.family("broker_uptime_seconds", "gauge", "Seconds since the broker started.", [{
+      value: (this.#o.clock.now() - this.#startedMs) / 1000,
+    }]);
     return w.text();
   }
 }

@@ -169,7 +169,10 @@ Deno.test("proxy: metrics text parses, histograms consistent, peers bounded to t
   const families = parsePrometheusText(proxy.metricsText(3));
   const by = new Map(families.map((x) => [x.name, x]));
   const fwd = by.get("broker_forwarded_messages_total")!;
-  assert.deepEqual(fwd.samples.map((s) => [s.labels.direction, s.value]), [["f2b", 20], ["b2f", 20]]);
+  assert.deepEqual(fwd.samples.map((s) => [s.labels.direction, s.value]), [["f2b", 20], [
+    "b2f",
+    20,
+  ]]);
   assert.equal(by.get("broker_peer_messages_total")!.samples.length, 6);
   assert.equal(by.get("broker_peers")!.samples[0].value, 8); // capacity
   assert.equal(by.get("broker_round_trip_seconds")!.type, "histogram");

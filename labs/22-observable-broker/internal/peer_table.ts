@@ -173,7 +173,13 @@ export class PeerTable {
   }
 
   /** Table-wide counters. */
-  stats(): { peers: number; evicted: number; unmatched_replies: number; forgotten_requests: number; pending: number } {
+  stats(): {
+    peers: number;
+    evicted: number;
+    unmatched_replies: number;
+    forgotten_requests: number;
+    pending: number;
+  } {
     return {
       peers: this.#entries.size,
       evicted: this.#evicted,

@@ -127,7 +127,10 @@ function parseLabels(
     while (j < s.length && /[a-zA-Z0-9_]/.test(s[j])) j++;
     const name = s.slice(i, j);
     if (!LABEL.test(name)) {
-      throw new PrometheusParseError(line, `expected a label name at column ${i + 1}, got ${JSON.stringify(s.slice(i, i + 10))}`);
+      throw new PrometheusParseError(
+        line,
+        `expected a label name at column ${i + 1}, got ${JSON.stringify(s.slice(i, i + 10))}`,
+      );
     }
     if (name in labels) throw new PrometheusParseError(line, `label ${name} given twice`);
     i = j;
@@ -138,7 +141,9 @@ function parseLabels(
     i += 2;
     let value = "";
     for (;;) {
-      if (i >= s.length) throw new PrometheusParseError(line, `unterminated value of label ${name}`);
+      if (i >= s.length) {
+        throw new PrometheusParseError(line, `unterminated value of label ${name}`);
+      }
       const c = s[i];
       if (c === '"') break;
       if (c === "\\") {
@@ -157,7 +162,9 @@ function parseLabels(
     i++; // closing quote
     while (s[i] === " ") i++;
     if (s[i] === ",") i++;
-    else if (s[i] !== "}") throw new PrometheusParseError(line, `expected , or } after label ${name}`);
+    else if (s[i] !== "}") {
+      throw new PrometheusParseError(line, `expected , or } after label ${name}`);
+    }
   }
 }
 
@@ -194,7 +201,9 @@ function checkHistogram(f: MetricFamily): void {
       }
     }
     const last = g.buckets.at(-1);
-    if (!last || last[0] !== Infinity) throw new Error(`histogram ${f.name} ${key}: no le="+Inf" bucket`);
+    if (!last || last[0] !== Infinity) {
+      throw new Error(`histogram ${f.name} ${key}: no le="+Inf" bucket`);
+    }
     if (g.count !== last[1]) {
       throw new Error(`histogram ${f.name} ${key}: _count ${g.count} != +Inf bucket ${last[1]}`);
     }
@@ -225,13 +234,20 @@ export function parsePrometheusText(text: string): MetricFamily[] {
       const m = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s(.*))?$/.exec(s);
       if (!m) return; // a comment
       const [, kind, name, rest = ""] = m;
-      if (!NAME.test(name)) throw new PrometheusParseError(n, `bad metric name ${JSON.stringify(name)}`);
+      if (!NAME.test(name)) {
+        throw new PrometheusParseError(n, `bad metric name ${JSON.stringify(name)}`);
+      }
       let f = families.get(name);
       if (kind === "TYPE") {
         if (!TYPES.has(rest.trim())) {
-          throw new PrometheusParseError(n, `expected counter|gauge|histogram|summary|untyped, got ${JSON.stringify(rest)}`);
+          throw new PrometheusParseError(
+            n,
+            `expected counter|gauge|histogram|summary|untyped, got ${JSON.stringify(rest)}`,
+          );
         }
-        if (f && f.samples.length > 0) throw new PrometheusParseError(n, `TYPE of ${name} after its samples`);
+        if (f && f.samples.length > 0) {
+          throw new PrometheusParseError(n, `TYPE of ${name} after its samples`);
+        }
         if (f && f.type !== "untyped") throw new PrometheusParseError(n, `second TYPE for ${name}`);
         if (!f) families.set(name, f = { name, type: "untyped", help: "", samples: [] });
         f.type = rest.trim() as MetricType;
@@ -244,23 +260,37 @@ export function parsePrometheusText(text: string): MetricFamily[] {
     let i = 0;
     while (i < s.length && /[a-zA-Z0-9_:]/.test(s[i])) i++;
     const name = s.slice(0, i);
-    if (!NAME.test(name)) throw new PrometheusParseError(n, `expected a metric name, got ${JSON.stringify(s.slice(0, 20))}`);
+    if (!NAME.test(name)) {
+      throw new PrometheusParseError(
+        n,
+        `expected a metric name, got ${JSON.stringify(s.slice(0, 20))}`,
+      );
+    }
     let labels: Record<string, string> = {};
     if (s[i] === "{") [labels, i] = parseLabels(s, i, n);
     const rest = s.slice(i).trim().split(/\s+/);
-    if (s[i] !== " " && s[i] !== "\t") throw new PrometheusParseError(n, "expected a space before the value");
+    if (s[i] !== " " && s[i] !== "\t") {
+      throw new PrometheusParseError(n, "expected a space before the value");
+    }
     if (rest.length < 1 || rest.length > 2 || rest[0] === "") {
-      throw new PrometheusParseError(n, `expected "value [timestamp]", got ${JSON.stringify(s.slice(i))}`);
+      throw new PrometheusParseError(
+        n,
+        `expected "value [timestamp]", got ${JSON.stringify(s.slice(i))}`,
+      );
     }
     const value = parseFloatStrict(rest[0], n);
     let timestampMs: number | undefined;
     if (rest.length === 2) {
-      if (!/^-?\d+$/.test(rest[1])) throw new PrometheusParseError(n, `expected an integer timestamp, got ${rest[1]}`);
+      if (!/^-?\d+$/.test(rest[1])) {
+        throw new PrometheusParseError(n, `expected an integer timestamp, got ${rest[1]}`);
+      }
       timestampMs = Number(rest[1]);
     }
     let f = familyOf(name, families);
     if (!f) families.set(name, f = { name, type: "untyped", help: "", samples: [] });
-    if (f.type === "counter" && !(value >= 0)) throw new PrometheusParseError(n, `counter ${name} is ${rest[0]}`);
+    if (f.type === "counter" && !(value >= 0)) {
+      throw new PrometheusParseError(n, `counter ${name} is ${rest[0]}`);
+    }
     const series = name + JSON.stringify(Object.entries(labels).sort());
     if (seen.has(series)) throw new PrometheusParseError(n, `series ${series} given twice`);
     seen.add(series);

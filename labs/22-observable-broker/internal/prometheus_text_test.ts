@@ -23,16 +23,19 @@ Deno.test("prometheus: writer output parses back, escapes included", () => {
 
 Deno.test("prometheus: grammar and consistency errors are reported with the line", () => {
   const bad: [string, RegExp][] = [
-    ["x{a=\"1\"} one\n", /line 1: expected a float/],
+    ['x{a="1"} one\n', /line 1: expected a float/],
     ["# TYPE x counter\nx -1\n", /counter x is -1/],
     ["x 1\n# TYPE x gauge\n", /line 2: TYPE of x after its samples/],
-    ["x{a=\"1} 2\n", /unterminated|expected/],
-    ["x{1a=\"1\"} 2\n", /label name/],
+    ['x{a="1} 2\n', /unterminated|expected/],
+    ['x{1a="1"} 2\n', /label name/],
     ["x 1\nx 2\n", /given twice/],
     ["x 1 1.5\n", /integer timestamp/],
-    ["# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n", /not cumulative/],
-    ["# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 2\n", /_count 2 != \+Inf bucket 1/],
-    ["# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n", /no le="\+Inf"/],
+    [
+      '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_count 1\n',
+      /not cumulative/,
+    ],
+    ['# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_count 2\n', /_count 2 != \+Inf bucket 1/],
+    ['# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\n', /no le="\+Inf"/],
   ];
   for (const [text, re] of bad) assert.throws(() => parsePrometheusText(text), re, text);
 });

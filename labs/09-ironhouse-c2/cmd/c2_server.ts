@@ -1,0 +1,378 @@
+/**
+ * c2_server: the operator's side of Lab 09's Ironhouse command channel. It binds a ROUTER
+ * as the CURVE server; its ZAP handler admits only agents whose public certificate is in
+ * `--allow-dir` (reloaded when the directory changes). It sends each live agent the
+ * scheduled commands in turn, numbered, and writes every command and result to the audit
+ * log with the agent key's fingerprint. `c2_server keygen` writes a certificate pair.
+ *
+ * @module
+ */
+import { ConfigError, endpoint, int, list, runRole } from "@lib/role/mod.ts";
+import { Router, ZapHandler } from "@lib/zmq/mod.ts";
+import type { ZapRequest } from "@lib/zmq/mod.ts";
+import { systemClock } from "@lib/async/mod.ts";
+import { BadMessageError, decode, encode } from "@lib/codec/mod.ts";
+import { allowListAuthorizer } from "../../03-node-inspector/internal/allow_list.ts";
+import {
+  CertError,
+  certPaths,
+  directorySignature,
+  fingerprint,
+  generateCert,
+  loadCertDirectory,
+  readSecretCert,
+} from "../internal/cert_store.ts";
+import { AgentMessage, MAX_MESSAGE_BYTES, parseCommandSpec } from "../internal/protocol.ts";
+import { Sessions } from "../internal/sessions.ts";
+import { AuditLog } from "../internal/audit_log.ts";
+
+/** ZAP domain of the command socket. */
+const ZAP_DOMAIN = "c2";
+
+interface Options {
+  bind: string;
+  secretKeyFile: string;
+  generateMissing?: boolean;
+  allowDir: string;
+  reloadInterval: number;
+  commands: string[];
+  interval: number;
+  sessionTimeout: number;
+  maxSessions: number;
+  auditLog?: string;
+}
+
+function commandList(value: string): string[] {
+  const items = list(value);
+  for (const item of items) parseCommandSpec(item);
+  return items;
+}
+
+await runRole<Options>({
+  name: "c2_server",
+  summary: "CURVE server with a ZAP allow-list directory: sends numbered commands to agents",
+  configure: (cmd) =>
+    cmd
+      .option("--bind <endpoint>", "ROUTER endpoint to bind", endpoint, "tcp://127.0.0.1:5590")
+      .option(
+        "--secret-key-file <path>",
+        "the server's secret certificate (zcert NAME.key_secret, mode 0600); the public " +
+          "NAME.key beside it is what agents pin",
+      )
+      .option(
+        "--generate-missing",
+        "create the certificate pair (and --allow-dir) when missing (demo)",
+      )
+      .option(
+        "--allow-dir <dir>",
+        "directory of agent public certificates (*.key); the only clients admitted",
+      )
+      .option(
+        "--reload-interval <ms>",
+        "how often to look for allow-list changes",
+        int({
+          min: 50,
+        }),
+        1000,
+      )
+      .option(
+        "--commands <list>",
+        "scheduled commands, sent to each agent in turn: facts, health:loadavg|memory|clock",
+        commandList,
+        ["facts", "health:loadavg", "health:memory"],
+      )
+      .option(
+        "--interval <ms>",
+        "time between commands to one agent (0: none)",
+        int({ min: 0 }),
+        2000,
+      )
+      .option(
+        "--session-timeout <ms>",
+        "forget an agent silent this long",
+        int({ min: 100 }),
+        10_000,
+      )
+      .option("--max-sessions <n>", "most agents served at once", int({ min: 1 }), 1000)
+      .option("--audit-log <file>", "append every command and result here (NDJSON)"),
+  validate(options) {
+    if (!options.secretKeyFile) {
+      throw new ConfigError("--secret-key-file: expected a path, got none");
+    }
+    if (!options.allowDir) throw new ConfigError("--allow-dir: expected a directory, got none");
+    try {
+      certPaths(options.secretKeyFile);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    if (!options.generateMissing) {
+      try {
+        readSecretCert(options.secretKeyFile);
+      } catch (error) {
+        if (error instanceof CertError) throw new ConfigError(error.message);
+        throw error;
+      }
+      const info = (() => {
+        try {
+          return Deno.statSync(options.allowDir);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (!info?.isDirectory) {
+        throw new ConfigError(`--allow-dir: expected a directory, got ${options.allowDir}`);
+      }
+    }
+  },
+  async run(options, ctx) {
+    const log = ctx.log;
+    if (options.generateMissing) {
+      await Deno.mkdir(options.allowDir, { recursive: true, mode: 0o755 });
+      if (!(await Deno.stat(options.secretKeyFile).catch(() => undefined))) {
+        const publicKey = await generateCert(options.secretKeyFile);
+        log.info("certificate_created", {
+          path: certPaths(options.secretKeyFile).publicPath,
+          fingerprint: fingerprint(publicKey),
+        });
+      }
+    }
+    const server = readSecretCert(options.secretKeyFile);
+    const audit = options.auditLog ? await AuditLog.open(options.auditLog) : undefined;
+    ctx.defer(() => audit?.close());
+
+    // The allow-list: ZAP asks `authorize` for every CURVE handshake (RFC 27). A reload
+    // swaps the whole decision at once.
+    let allowed = new Map<string, string>();
+    let authorize = allowListAuthorizer([]);
+    let signature = "";
+    const sessions = new Sessions({
+      clock: systemClock,
+      timeoutMs: options.sessionTimeout,
+      max: options.maxSessions,
+    });
+    let router: Router | undefined;
+    let recycle = false;
+    const reload = async () => {
+      const next = await directorySignature(options.allowDir);
+      if (next === signature) return;
+      signature = next;
+      const loaded = await loadCertDirectory(options.allowDir);
+      for (const problem of loaded.problems) log.warn("certificate_skipped", problem);
+      const removed = [...allowed.keys()].filter((key) => !loaded.keys.has(key));
+      allowed = loaded.keys;
+      authorize = allowListAuthorizer(allowed.keys());
+      log.info("allow_list_loaded", {
+        dir: options.allowDir,
+        keys: allowed.size,
+        fingerprints: [...allowed.keys()].map(fingerprint),
+        removed: removed.map(fingerprint),
+      });
+      const revoked = sessions.revokeExcept(allowed);
+      for (const session of revoked) {
+        log.warn("session_revoked", { fingerprint: session.fingerprint, agent: session.name });
+        await audit?.write({
+          event: "revoked",
+          fingerprint: session.fingerprint,
+          agent: session.name,
+        });
+      }
+      // libzmq cannot close one peer of a ROUTER: close the socket and bind a fresh one.
+      // Every agent reconnects and goes through ZAP again; the revoked key gets 400.
+      if (revoked.length > 0 && router) {
+        recycle = true;
+        router.close({ linger: 0 });
+      }
+    };
+    await reload();
+    let reloading = false;
+    ctx.every(options.reloadInterval, () => {
+      if (reloading) return;
+      reloading = true;
+      reload().catch((error) => log.limited("warn", "reload_failed", { error: String(error) }))
+        .finally(() => (reloading = false));
+    });
+
+    const zap = new ZapHandler((request: ZapRequest) => authorize(request));
+    zap.onDecision = (request, decision) => {
+      const fp = request.publicKey ? fingerprint(request.publicKey) : undefined;
+      if (decision.status === 200) {
+        log.limited("info", "client_allowed", {
+          fingerprint: fp,
+          agent: allowed.get(request.publicKey!),
+          address: request.address,
+        }, `client_allowed:${fp}`);
+      } else {
+        // A refused client retries its handshake for ever: one line per key per 5 s.
+        log.limited("warn", "client_denied", {
+          status: decision.status,
+          reason: decision.text,
+          mechanism: request.mechanism,
+          fingerprint: fp,
+          address: request.address,
+        }, `client_denied:${request.mechanism}:${fp}`);
+      }
+    };
+    zap.onBadRequest = (reason) => ctx.badMessage(reason, { socket: "zap" });
+    await zap.start();
+    ctx.defer(() => zap.close());
+
+    let seq = Date.now();
+    const counts = { commands: 0, results: 0, dropped: 0 };
+    const sendCommand = (key: string) => {
+      const session = sessions.get(key);
+      if (!session || !router || router.closed) return;
+      const spec = options.commands[session.next++ % options.commands.length];
+      const { op, args } = parseCommandSpec(spec);
+      const command = { type: "command", seq: ++seq, op, args };
+      router.send([key, encode(command)]).then(() => {
+        counts.commands++;
+        return audit?.write({
+          event: "command",
+          fingerprint: session.fingerprint,
+          agent: session.name,
+          seq: command.seq,
+          op,
+          args,
+        });
+      }).catch(() => counts.dropped++);
+    };
+    if (options.interval > 0) {
+      ctx.every(options.interval, () => {
+        for (const session of sessions.all()) sendCommand(session.key);
+      });
+    }
+    ctx.every(1000, () => {
+      for (const session of sessions.expire()) {
+        log.info("session_expired", { fingerprint: session.fingerprint, agent: session.name });
+      }
+    });
+
+    const handle = async ([id, body, ...rest]: Uint8Array[]) => {
+      if (!body || rest.length > 0) {
+        throw new BadMessageError(
+          `expected [routing id, body], got ${1 + (body ? 1 : 0) + rest.length} frames`,
+        );
+      }
+      // The routing id is the sender's Z85 public key (see internal/sessions.ts); ZAP
+      // admitted only allowed keys, so a key not in the list now was revoked: ignore it.
+      const key = new TextDecoder().decode(id);
+      if (!allowed.has(key)) {
+        log.limited("warn", "message_from_unlisted_key", { fingerprint: fingerprint(key) });
+        return;
+      }
+      const message = decode(body, AgentMessage) as AgentMessage;
+      const seen = sessions.seen(key, message.type === "hello" ? message.name : undefined);
+      if (!seen) {
+        log.limited("warn", "session_refused", {
+          reason: "max sessions",
+          max: options.maxSessions,
+        });
+        return;
+      }
+      if (seen.fresh) {
+        log.info("session_opened", {
+          fingerprint: seen.session.fingerprint,
+          agent: seen.session.name,
+        });
+        await audit?.write({
+          event: "session",
+          fingerprint: seen.session.fingerprint,
+          agent: seen.session.name,
+        });
+        if (options.interval > 0) sendCommand(key);
+      }
+      if (message.type === "result") {
+        counts.results++;
+        const fields = {
+          fingerprint: seen.session.fingerprint,
+          agent: seen.session.name,
+          seq: message.seq,
+          op: message.op,
+          ok: message.ok,
+          ...(message.ok ? { result: message.result } : { error: message.error }),
+        };
+        log.info("result", fields);
+        await audit?.write({ event: "result", ...fields });
+      }
+    };
+
+    let bound: string | undefined;
+    ctx.defer(() => router?.close());
+    while (!ctx.signal.aborted) {
+      router = new Router({
+        linger: 0,
+        routerMandatory: false,
+        curveServer: true,
+        curveSecretKey: server.secretKey,
+        curvePublicKey: server.publicKey,
+        zapDomain: ZAP_DOMAIN,
+        maxMessageSize: MAX_MESSAGE_BYTES,
+        receiveHighWaterMark: 1000,
+        sendHighWaterMark: 1000,
+      });
+      const socket = router;
+      void (async () => {
+        for await (const event of socket.events) {
+          if (event.type === "handshake:error:auth") {
+            log.limited("warn", "handshake_failed", {
+              type: event.type,
+              status: event.status,
+              address: event.address,
+            }, `handshake_failed:auth:${event.status}`);
+          } else if (
+            event.type === "handshake:error:protocol" || event.type === "handshake:error:other"
+          ) {
+            log.limited("warn", "handshake_failed", {
+              type: event.type,
+              reason: event.error.code,
+              address: event.address,
+            }, `handshake_failed:${event.type}:${event.error.code}`);
+          }
+        }
+      })().catch(() => {});
+      if (bound === undefined) {
+        await socket.bind(options.bind);
+        bound = socket.lastEndpoint!;
+        ctx.listening(socket, {
+          curve_public_key: server.publicKey,
+          fingerprint: fingerprint(server.publicKey),
+          allowed_keys: allowed.size,
+        });
+      } else {
+        // The old socket's port is released by libzmq's I/O thread: retry briefly.
+        for (let attempt = 0;; attempt++) {
+          try {
+            await socket.bind(bound);
+            break;
+          } catch (error) {
+            if (attempt >= 50 || ctx.signal.aborted) throw error;
+            await ctx.sleep(20);
+          }
+        }
+        log.info("socket_recycled", { endpoint: bound });
+      }
+      await ctx.serve(socket, handle, { name: "router" });
+      if (!recycle) break;
+      recycle = false;
+    }
+    log.info("served", { ...counts, sessions: sessions.size });
+  },
+  commands: {
+    keygen: {
+      summary: "Write a certificate pair: DIR/NAME.key (public) and DIR/NAME.key_secret (0600)",
+      configure: (cmd) =>
+        cmd.requiredOption("--dir <dir>", "where to write").requiredOption(
+          "--name <name>",
+          "certificate name",
+        ),
+      async run(options: { dir: string; name: string }, ctx) {
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
+          throw new ConfigError(`--name: expected [A-Za-z0-9_.-]{1,64}, got ${options.name}`);
+        }
+        await Deno.mkdir(options.dir, { recursive: true });
+        const publicKey = await generateCert(`${options.dir}/${options.name}.key_secret`);
+        ctx.print(`${options.dir}/${options.name}.key public-key = "${publicKey}"`);
+      },
+    },
+  },
+});

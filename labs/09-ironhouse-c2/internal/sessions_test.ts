@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "@lib/async/mod.ts";
+import { Sessions } from "./sessions.ts";
+
+const A = "A".repeat(40);
+const B = "B".repeat(40);
+
+Deno.test("sessions: revoking a key drops its session only", () => {
+  const sessions = new Sessions({ clock: new ManualClock(), timeoutMs: 1000, max: 10 });
+  assert.equal(sessions.seen(A, "a")?.fresh, true);
+  assert.equal(sessions.seen(A)?.fresh, false);
+  sessions.seen(B, "b");
+  const dropped = sessions.revokeExcept(new Set([B]));
+  assert.deepEqual(dropped.map((s) => s.name), ["a"]);
+  assert.deepEqual(sessions.all().map((s) => s.name), ["b"]);
+});
+
+Deno.test("sessions: silent ones expire, the table is bounded", async () => {
+  const clock = new ManualClock();
+  const sessions = new Sessions({ clock, timeoutMs: 1000, max: 1 });
+  sessions.seen(A, "a");
+  assert.equal(sessions.seen(B, "b"), undefined, "full table refuses a new session");
+  await clock.advance(1001);
+  assert.deepEqual(sessions.expire().map((s) => s.name), ["a"]);
+  assert.equal(sessions.size, 0);
+});

@@ -1,0 +1,299 @@
+/**
+ * Lab 09 process tests: the real c2_server and secure_agent on ephemeral ports.
+ */
+import assert from "node:assert/strict";
+import { runOnce, spawnRole, tempDir, waitFor } from "@lib/testing/mod.ts";
+import { Dealer, Router } from "@lib/zmq/mod.ts";
+import { decode, encode } from "@lib/codec/mod.ts";
+import { AgentMessage } from "./internal/protocol.ts";
+import { fingerprint, readPublicCert, readSecretCert } from "./internal/cert_store.ts";
+import { captureLoopback, makeCerts, startAgent, startServer, tsharkMissing } from "./testing.ts";
+
+function noSecretsIn(lines: string[], secrets: string[]): void {
+  for (const line of lines) {
+    for (const secret of secrets) assert.ok(!line.includes(secret), `secret key in: ${line}`);
+  }
+}
+
+Deno.test("an allowed agent runs commands; an intruder key is denied (400) on both sides", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const audit = `${dir.path}/audit.ndjson`;
+  const server = await startServer(certs, ["--audit-log", audit]);
+  await using _server = server.proc;
+  await using agent = await startAgent(server.endpoint, certs.serverPublic, certs.agentSecret, [
+    "--name",
+    "agent1",
+  ]);
+  await using intruder = await startAgent(
+    server.endpoint,
+    certs.serverPublic,
+    certs.intruderSecret,
+    ["--name", "intruder"],
+  );
+  const agentKey = await readPublicCert(`${certs.allowDir}/agent1.key`);
+  const intruderKey = (readSecretCert(certs.intruderSecret)).publicKey;
+
+  // Works: numbered commands come back as results, with the agent's fingerprint.
+  await server.proc.event("result", (e) => e.op === "health" && e.ok === true, { timeout: 15_000 });
+  await agent.event("command", (e) => e.op === "facts");
+
+  // Denied, observably, on both sides.
+  await intruder.event("handshake_denied", (e) => e.status === 400, { timeout: 15_000 });
+  await server.proc.event(
+    "client_denied",
+    (e) => e.status === 400 && e.fingerprint === fingerprint(intruderKey),
+  );
+  await server.proc.event("handshake_failed", (e) => e.status === 400);
+
+  await agent.stop();
+  await intruder.stop();
+  await server.proc.stop();
+  assert.equal(intruder.eventCount("command"), 0, "the intruder was never sent a command");
+  assert.equal(server.proc.eventCount("session_opened", (e) => e.agent === "intruder"), 0);
+
+  const records = (await Deno.readTextFile(audit)).trim().split("\n").map((l) => JSON.parse(l));
+  const commands = records.filter((r) => r.event === "command");
+  const results = records.filter((r) => r.event === "result");
+  assert.ok(commands.length >= 2 && results.length >= 2, "commands and results audited");
+  for (const r of [...commands, ...results]) {
+    assert.equal(r.fingerprint, fingerprint(agentKey));
+    assert.equal(typeof r.seq, "number");
+  }
+  for (const r of results) {
+    assert.ok(commands.some((c) => c.seq === r.seq), `result ${r.seq} had a command`);
+  }
+  const all = [
+    ...[server.proc, agent, intruder].flatMap((p) => [
+      ...p.events.map((e) => JSON.stringify(e)),
+      ...p.rawStderr,
+      ...p.stdoutLines,
+    ]),
+    await Deno.readTextFile(audit),
+  ];
+  noSecretsIn(all, certs.secrets);
+});
+
+Deno.test("CVE-2020-11651 lesson: NULL, PLAIN and unknown-key peers reach nothing", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const server = await startServer(certs);
+  await using _server = server.proc;
+  const nullPeer = new Dealer({ linger: 0, routingId: "null-peer" });
+  const plainPeer = new Dealer({ linger: 0, plainUsername: "admin", plainPassword: "admin" });
+  const intruderKey = readSecretCert(certs.intruderSecret);
+  const wrongKey = new Dealer({
+    linger: 0,
+    curveServerKey: await readPublicCert(certs.serverPublic),
+    curvePublicKey: intruderKey.publicKey,
+    curveSecretKey: intruderKey.secretKey,
+    // Even claiming an allowed agent's identity gets it nothing: ZAP decides by key.
+    routingId: await readPublicCert(`${certs.allowDir}/agent1.key`),
+  });
+  try {
+    const denied = wrongKey.events.consumer();
+    for (const peer of [nullPeer, plainPeer, wrongKey]) {
+      peer.connect(server.endpoint);
+      // What a Salt-style attacker does first: call methods without authenticating.
+      void peer.send(encode({ type: "hello", name: "attacker" })).catch(() => {});
+      void peer.send(encode({ type: "result", seq: 1, op: "facts", ok: true })).catch(() => {});
+    }
+    await server.proc.event("handshake_failed", (e) => e.type === "handshake:error:protocol", {
+      timeout: 15_000,
+    });
+    await server.proc.event("client_denied", (e) => e.status === 400, { timeout: 15_000 });
+    for await (const event of denied) {
+      if (event.type === "handshake:error:auth") {
+        assert.equal(event.status, 400);
+        break;
+      }
+    }
+    // After the failed handshakes libzmq has closed those connections: nothing can pass.
+    for (const peer of [nullPeer, plainPeer, wrongKey]) peer.receiveTimeout = 300;
+    for (const peer of [nullPeer, plainPeer, wrongKey]) {
+      await assert.rejects(peer.receive(), (e: Error & { code?: string }) => e.code === "EAGAIN");
+    }
+    for (const event of ["session_opened", "result", "bad_message", "message_from_unlisted_key"]) {
+      assert.equal(server.proc.eventCount(event), 0, `${event} must not happen before auth`);
+    }
+  } finally {
+    nullPeer.close();
+    plainPeer.close();
+    wrongKey.close();
+  }
+  await server.proc.stop();
+});
+
+Deno.test("revoking a key mid-session drops the session and refuses the next handshake", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const server = await startServer(certs);
+  await using _server = server.proc;
+  await using agent = await startAgent(server.endpoint, certs.serverPublic, certs.agentSecret);
+  await server.proc.event("result", undefined, { timeout: 15_000 });
+  const before = agent.eventCount("command");
+  await Deno.remove(`${certs.allowDir}/agent1.key`);
+  await server.proc.event("session_revoked", undefined, { timeout: 10_000 });
+  await server.proc.event("socket_recycled");
+  await agent.event("disconnected", undefined, { timeout: 10_000 });
+  await agent.event("handshake_denied", (e) => e.status === 400, { timeout: 10_000 });
+  await server.proc.event("client_denied", (e) => e.status === 400);
+  // Re-enrolling lets it back in: the allow-list is read live.
+  await Deno.writeTextFile(
+    `${certs.allowDir}/agent1.key`,
+    `curve\n    public-key = "${(readSecretCert(certs.agentSecret)).publicKey}"\n`,
+  );
+  await waitFor("commands after re-enrolment", () => agent.eventCount("command") > before + 1, {
+    timeoutMs: 15_000,
+  });
+  await agent.stop();
+  await server.proc.stop();
+});
+
+Deno.test("the agent refuses a replayed command number and unknown operations", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const server = readSecretCert(certs.serverSecret);
+  // A stand-in server with the pinned key (no ZAP here: the agent is under test).
+  const router = new Router({
+    linger: 0,
+    curveServer: true,
+    curveSecretKey: server.secretKey,
+    curvePublicKey: server.publicKey,
+  });
+  try {
+    await router.bind("tcp://127.0.0.1:*");
+    await using agent = await startAgent(
+      router.lastEndpoint!,
+      certs.serverPublic,
+      certs.agentSecret,
+    );
+    const [id] = await router.receive(); // its hello
+    const ask = async (seq: number, op: string, args: Record<string, string> = {}) => {
+      await router.send([id, encode({ type: "command", seq, op, args })]);
+      for (;;) {
+        const [, body] = await router.receive();
+        const message = decode(body, AgentMessage) as AgentMessage;
+        if (message.type === "result" && message.seq === seq) return message;
+      }
+    };
+    assert.equal((await ask(10, "facts")).ok, true);
+    const replay = await ask(10, "facts");
+    assert.equal(replay.ok, false);
+    assert.match(
+      replay.type === "result" ? replay.error! : "",
+      /replayed command number: expected > 10, got 10/,
+    );
+    assert.equal((await ask(9, "health", { check: "clock" })).ok, false);
+    const unknown = await ask(11, "shell", { cmd: "id" });
+    assert.equal(unknown.ok, false);
+    assert.equal((await ask(12, "health", { check: "clock" })).ok, true);
+    await agent.event("command_refused", (e) => String(e.reason).startsWith("replay"));
+    await agent.stop();
+  } finally {
+    router.close();
+  }
+});
+
+Deno.test("secret files: group-readable refused, never echoed, not on the command line", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const { secretKey } = readSecretCert(certs.agentSecret);
+  await Deno.chmod(certs.agentSecret, 0o640);
+  const refused = await runOnce("09", "secure_agent", [
+    "--server-key-file",
+    certs.serverPublic,
+    "--secret-key-file",
+    certs.agentSecret,
+  ]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /expected mode 0600, got 0640/);
+  assert.ok(!refused.stderr.includes(secretKey) && !refused.stdout.includes(secretKey));
+  await Deno.chmod(certs.agentSecret, 0o600);
+
+  await Deno.chmod(certs.serverSecret, 0o604);
+  const server = await runOnce("09", "c2_server", [
+    "--secret-key-file",
+    certs.serverSecret,
+    "--allow-dir",
+    certs.allowDir,
+  ]);
+  assert.equal(server.code, 2);
+  assert.match(server.stderr, /expected mode 0600, got 0604/);
+  await Deno.chmod(certs.serverSecret, 0o600);
+
+  // ps shows paths only.
+  const running = await startServer(certs);
+  await using _server = running.proc;
+  const cmdline = await Deno.readTextFile(`/proc/${running.proc.pid}/cmdline`);
+  assert.ok(cmdline.includes(certs.serverSecret));
+  noSecretsIn([cmdline], certs.secrets);
+  await running.proc.stop();
+});
+
+Deno.test("keygen writes a 0600 secret and a public zcert", async () => {
+  await using dir = await tempDir();
+  const out = await runOnce("09", "c2_server", ["keygen", "--dir", dir.path, "--name", "ops"]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal((await Deno.stat(`${dir.path}/ops.key_secret`)).mode! & 0o777, 0o600);
+  const key = await readPublicCert(`${dir.path}/ops.key`);
+  assert.ok(out.stdout.includes(key));
+  assert.ok(!out.stdout.includes((readSecretCert(`${dir.path}/ops.key_secret`)).secretKey));
+});
+
+Deno.test("tshark: no plaintext on the CURVE wire; the same string is seen over NULL", async (t) => {
+  const missing = await tsharkMissing();
+  if (missing) {
+    console.log(`skipped: ${missing}`);
+    return;
+  }
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const secret = `TOPSECRET-${crypto.randomUUID().slice(0, 8)}`;
+
+  await t.step("CURVE: zero hits", async () => {
+    const server = await startServer(certs);
+    await using _server = server.proc;
+    await using capture = await captureLoopback(server.port, `${dir.path}/curve.pcap`);
+    // The name travels in every hello; results carry host facts.
+    await using agent = await startAgent(server.endpoint, certs.serverPublic, certs.agentSecret, [
+      "--name",
+      secret,
+    ]);
+    await server.proc.event("session_opened", (e) => e.agent === secret, { timeout: 15_000 });
+    await server.proc.event("result", undefined, { timeout: 15_000 });
+    await agent.stop();
+    await server.proc.stop();
+    const { hits, packets } = await capture.finish(secret);
+    assert.ok(packets > 4, `expected traffic in the capture, got ${packets} packets`);
+    assert.equal(hits, 0, "the secret string crossed the wire in plaintext");
+  });
+
+  await t.step("NULL control: the string is found, so the check can fail", async () => {
+    const router = new Router({ linger: 0 });
+    const dealer = new Dealer({ linger: 0 });
+    try {
+      await router.bind("tcp://127.0.0.1:*");
+      const port = Number(router.lastEndpoint!.split(":").at(-1));
+      await using capture = await captureLoopback(port, `${dir.path}/null.pcap`);
+      dealer.connect(router.lastEndpoint!);
+      await dealer.send(encode({ type: "hello", name: secret }));
+      await router.receive();
+      const { hits } = await capture.finish(secret);
+      assert.ok(hits >= 1, `expected the plaintext string on a NULL socket, got ${hits} hits`);
+    } finally {
+      dealer.close();
+      router.close();
+    }
+  });
+});
+
+Deno.test("--help works on both roles", async () => {
+  for (const role of ["c2_server", "secure_agent"]) {
+    const out = await runOnce("09", role, ["--help"]);
+    assert.equal(out.code, 0);
+    assert.match(out.stdout, /--secret-key-file/);
+  }
+  const spawned = await spawnRole("09", "secure_agent", ["--version"]);
+  assert.equal((await spawned.wait()).code, 0);
+});
