@@ -254,7 +254,7 @@ Deno.test("tshark: no plaintext on the CURVE wire; the same string is seen over 
   await t.step("CURVE: zero hits", async () => {
     const server = await startServer(certs);
     await using _server = server.proc;
-    await using capture = await captureLoopback(server.port, `${dir.path}/curve.pcap`);
+    await using capture = await captureLoopback(server.port);
     // The name travels in every hello; results carry host facts.
     await using agent = await startAgent(server.endpoint, certs.serverPublic, certs.agentSecret, [
       "--name",
@@ -275,7 +275,7 @@ Deno.test("tshark: no plaintext on the CURVE wire; the same string is seen over 
     try {
       await router.bind("tcp://127.0.0.1:*");
       const port = Number(router.lastEndpoint!.split(":").at(-1));
-      await using capture = await captureLoopback(port, `${dir.path}/null.pcap`);
+      await using capture = await captureLoopback(port);
       dealer.connect(router.lastEndpoint!);
       await dealer.send(encode({ type: "hello", name: secret }));
       await router.receive();

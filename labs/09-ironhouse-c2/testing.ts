@@ -139,34 +139,56 @@ export async function tsharkMissing(): Promise<string | undefined> {
 
 /** A running capture. */
 export interface Capture extends AsyncDisposable {
-  /** Stops capturing and returns how many packets carry `needle` and how many in all. */
+  /** Stops capturing; how many TCP segments carry `needle` and how many had a payload. */
   finish(needle: string): Promise<{ hits: number; packets: number }>;
 }
 
+const hex = (text: string) =>
+  [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
 /**
- * Captures TCP `port` on `lo` into `file`; resolves once tshark is capturing.
+ * Captures TCP `port` on `lo` with tshark, printing each segment's payload as it goes.
+ * Resolves once the capture provably sees traffic: bare TCP connects to the port are made
+ * until tshark reports one (dumpcap attaches its filter a while after it says
+ * "Capturing on").
  *
  * @example
  * ```ts
  * import { captureLoopback } from "./testing.ts";
- * await using capture = await captureLoopback(5590, "/tmp/cap.pcap");
+ * await using capture = await captureLoopback(5590);
  * const { hits } = await capture.finish("SECRET");
  * ```
  */
-export async function captureLoopback(port: number, file: string): Promise<Capture> {
+export async function captureLoopback(port: number): Promise<Capture> {
   const child = new Deno.Command("tshark", {
-    args: ["-i", "lo", "-f", `tcp port ${port}`, "-w", file, "-a", "duration:120"],
-    stdout: "null",
-    stderr: "piped",
+    args: [
+      "-l",
+      "-i",
+      "lo",
+      "-f",
+      `tcp port ${port}`,
+      "-a",
+      "duration:300",
+      "-T",
+      "fields",
+      "-e",
+      "tcp.len",
+      "-e",
+      "tcp.payload",
+    ],
+    stdout: "piped",
+    stderr: "null",
   }).spawn();
   const lines: string[] = [];
   const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) lines.push(decoder.decode(chunk));
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (rest) lines.push(rest);
   })();
-  await waitFor("tshark to start capturing", () => lines.join("").includes("Capturing on"), {
-    timeoutMs: 20_000,
-  });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -176,23 +198,39 @@ export async function captureLoopback(port: number, file: string): Promise<Captu
     } catch {
       // already gone
     }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 10_000);
     await child.status;
+    clearTimeout(timer);
     await reading.catch(() => {});
   };
+  try {
+    await waitFor("tshark to see a probe connection", async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      } catch {
+        // nothing listening yet is fine: the SYN still crosses lo
+      }
+      return lines.length > 0;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     async finish(needle: string) {
       await stop();
-      const count = async (filter: string[]) => {
-        const out = await new Deno.Command("tshark", {
-          args: ["-r", file, ...filter],
-          stdout: "piped",
-          stderr: "null",
-        }).output();
-        return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim()).length;
-      };
+      const target = hex(needle);
+      const segments = lines.map((line) => line.split("\t")).filter(([len]) => Number(len) > 0);
       return {
-        hits: await count(["-Y", `tcp.payload contains "${needle}"`]),
-        packets: await count(["-Y", "tcp.len > 0"]),
+        hits: segments.filter(([, payload]) => (payload ?? "").replaceAll(":", "").includes(target))
+          .length,
+        packets: segments.length,
       };
     },
     [Symbol.asyncDispose]: stop,

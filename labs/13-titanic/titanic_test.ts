@@ -68,6 +68,11 @@ Deno.test("request, go away, resume: the reply is kept until closed; close is id
   assert.equal(gone.code, 1);
   assert.deepEqual(jsonLines(gone), [{ uuid, error: "400" }]);
   assert.equal(titanic.eventCount("bad_message"), 0);
+  // Graceful stops (SIGTERM): exit 0, stats logged.
+  await titanic.stop();
+  await titanic.event("titanic_stats");
+  await storage.proc.stop();
+  await storage.proc.event("store_closed");
 });
 
 Deno.test("target service offline: requests accepted and stored, processed when a worker comes up", async () => {

@@ -137,5 +137,3 @@ export function parseEntry(line: string): ChainEntry {
   }
   return e as unknown as ChainEntry;
 }
-
-

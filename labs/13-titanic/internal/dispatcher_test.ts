@@ -88,7 +88,7 @@ Deno.test("Dispatcher: offline service retried after capped backoff, then dead-l
   assert.equal(dispatcher.stats().deadLettered, 1);
 });
 
-Deno.test("Dispatcher: a failing service's error is the stored reason; stop takes no more work", async () => {
+Deno.test("Dispatcher: a failed request stays pending with its attempt counted; stop takes no more work", async () => {
   const { store, dispatcher } = setup({ flaky: () => Promise.reject(new Error("no reply")) });
   store.putRequest(uuid(2), "flaky", [e.encode("x")], 0);
   await dispatcher.poll();
