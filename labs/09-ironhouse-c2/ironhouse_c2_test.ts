@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { runOnce, spawnRole, tempDir, waitFor } from "@lib/testing/mod.ts";
 import { Dealer, Router } from "@lib/zmq/mod.ts";
 import { decode, encode } from "@lib/codec/mod.ts";
+import { deadline } from "@lib/async/mod.ts";
 import { AgentMessage } from "./internal/protocol.ts";
 import { fingerprint, readPublicCert, readSecretCert } from "./internal/cert_store.ts";
 import { captureLoopback, makeCerts, startAgent, startServer, tsharkMissing } from "./testing.ts";
@@ -99,15 +100,19 @@ Deno.test("CVE-2020-11651 lesson: NULL, PLAIN and unknown-key peers reach nothin
       void peer.send(encode({ type: "result", seq: 1, op: "facts", ok: true })).catch(() => {});
     }
     await server.proc.event("handshake_failed", (e) => e.type === "handshake:error:protocol", {
-      timeout: 15_000,
+      timeout: 30_000,
     });
-    await server.proc.event("client_denied", (e) => e.status === 400, { timeout: 15_000 });
-    for await (const event of denied) {
-      if (event.type === "handshake:error:auth") {
-        assert.equal(event.status, 400);
-        break;
-      }
-    }
+    await server.proc.event("client_denied", (e) => e.status === 400, { timeout: 30_000 });
+    const status = await deadline(
+      (async () => {
+        for await (const event of denied) {
+          if (event.type === "handshake:error:auth") return event.status;
+        }
+      })(),
+      30_000,
+      { what: "the wrong-key peer's handshake:error:auth event" },
+    );
+    assert.equal(status, 400);
     // After the failed handshakes libzmq has closed those connections: nothing can pass.
     for (const peer of [nullPeer, plainPeer, wrongKey]) peer.receiveTimeout = 300;
     for (const peer of [nullPeer, plainPeer, wrongKey]) {
@@ -262,9 +267,9 @@ Deno.test("tshark: no plaintext on the CURVE wire; the same string is seen over 
     ]);
     await server.proc.event("session_opened", (e) => e.agent === secret, { timeout: 15_000 });
     await server.proc.event("result", undefined, { timeout: 15_000 });
+    const { hits, packets } = await capture.finish(secret);
     await agent.stop();
     await server.proc.stop();
-    const { hits, packets } = await capture.finish(secret);
     assert.ok(packets > 4, `expected traffic in the capture, got ${packets} packets`);
     assert.equal(hits, 0, "the secret string crossed the wire in plaintext");
   });
@@ -296,4 +301,50 @@ Deno.test("--help works on both roles", async () => {
   }
   const spawned = await spawnRole("09", "secure_agent", ["--version"]);
   assert.equal((await spawned.wait()).code, 0);
+});
+
+Deno.test("an agent pinned to another server key never gets in and says why", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const server = await startServer(certs);
+  await using _server = server.proc;
+  // The intruder's public certificate stands in for a wrong (e.g. impostor's) server key.
+  await using agent = await startAgent(
+    server.endpoint,
+    certs.intruderSecret.replace(/_secret$/, ""),
+    certs.agentSecret,
+  );
+  await agent.event("handshake_failed", undefined, { timeout: 15_000 });
+  await server.proc.event("handshake_failed", (e) => e.type === "handshake:error:protocol");
+  assert.equal(agent.eventCount("connected"), 0);
+  assert.equal(server.proc.eventCount("session_opened"), 0);
+  await agent.stop();
+  await server.proc.stop();
+});
+
+Deno.test("bad input from an admitted agent is logged once and dropped; serving goes on", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const server = await startServer(certs);
+  await using _server = server.proc;
+  const agentKey = readSecretCert(certs.agentSecret);
+  const peer = new Dealer({
+    linger: 0,
+    routingId: agentKey.publicKey,
+    curveServerKey: await readPublicCert(certs.serverPublic),
+    curvePublicKey: agentKey.publicKey,
+    curveSecretKey: agentKey.secretKey,
+  });
+  try {
+    peer.connect(server.endpoint);
+    for (let i = 0; i < 20; i++) await peer.send(new Uint8Array([0xc1, i]));
+    await peer.send([encode({ type: "hello", name: "x" }), "extra frame"]);
+    await peer.send(encode({ type: "hello", name: "agent1" }));
+    await server.proc.event("session_opened", (e) => e.agent === "agent1", { timeout: 15_000 });
+    await server.proc.event("bad_message");
+    assert.ok(server.proc.eventCount("bad_message") <= 4, "bad_message is rate-limited per kind");
+  } finally {
+    peer.close();
+  }
+  await server.proc.stop();
 });

@@ -139,7 +139,10 @@ export async function tsharkMissing(): Promise<string | undefined> {
 
 /** A running capture. */
 export interface Capture extends AsyncDisposable {
-  /** Stops capturing; how many TCP segments carry `needle` and how many had a payload. */
+  /**
+   * Stops capturing (the port must still be open: an end marker is sent through it); how
+   * many TCP segments carry `needle` and how many had a payload.
+   */
   finish(needle: string): Promise<{ hits: number; packets: number }>;
 }
 
@@ -224,6 +227,22 @@ export async function captureLoopback(port: number): Promise<Capture> {
   }
   return {
     async finish(needle: string) {
+      // tshark prints packets in order: once a marker sent now shows, every earlier
+      // segment has been printed. The port must still be open.
+      const marker = `CAPTURE-MARK-${crypto.randomUUID()}`;
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(new TextEncoder().encode(marker));
+        await waitFor(
+          "tshark to print the end marker",
+          () => lines.some((l) => l.includes(hex(marker))),
+          {
+            timeoutMs: 30_000,
+          },
+        );
+      } finally {
+        conn.close();
+      }
       await stop();
       const target = hex(needle);
       const segments = lines.map((line) => line.split("\t")).filter(([len]) => Number(len) > 0);

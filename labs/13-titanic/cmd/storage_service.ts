@@ -16,6 +16,9 @@ import {
   type StorageRequest,
 } from "../internal/storage_protocol.ts";
 
+/** Most requests answered by one commit. */
+const MAX_GROUP = 256;
+
 interface Options {
   bind: string;
   db: string;
@@ -93,6 +96,30 @@ await runRole<Options>({
       }
     };
 
+    // Group commit: the requests that arrive together run in one transaction and are answered
+    // after its COMMIT (one fsync for the group), at most MAX_GROUP at a time.
+    let group: { to: Uint8Array; answer: StorageAnswer }[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const commitGroup = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      const answers = group;
+      group = [];
+      try {
+        store.commit();
+      } catch (error) {
+        // Nothing of the group is durable: every answer becomes an error, the broker retries.
+        ctx.log.limited("error", "commit_failed", { error: String(error), group: answers.length });
+        try {
+          store.rollback();
+        } catch { /* the next BEGIN reports a broken database */ }
+        for (const a of answers) a.answer = { id: a.answer.id, ok: false, error: String(error) };
+      }
+      for (const { to, answer } of answers) {
+        router.send([to, encodeStorage(answer)]).catch(() => served.dropped++);
+      }
+    };
+
     await ctx.serve(router, (frames) => {
       if (frames.length !== 2) {
         throw new BadMessageError(`expected [routing id, request], got ${frames.length} frame(s)`);
@@ -100,6 +127,7 @@ await runRole<Options>({
       const request = decodeStorageRequest(frames[1]);
       let reply: StorageAnswer;
       try {
+        store.begin();
         reply = answer(request);
         served[request.op]++;
       } catch (error) {
@@ -107,8 +135,11 @@ await runRole<Options>({
         ctx.log.limited("error", "store_error", { op: request.op, error: String(error) });
         reply = { id: request.id, ok: false, error: String(error) };
       }
-      router.send([frames[0], encodeStorage(reply)]).catch(() => served.dropped++);
+      group.push({ to: frames[0], answer: reply });
+      if (group.length >= MAX_GROUP) commitGroup();
+      else timer ??= setTimeout(commitGroup, 0);
     }, { name: "router" });
+    commitGroup();
     ctx.log.info("store_closed", { ...served, ...store.counts() });
   },
 });

@@ -6,7 +6,8 @@
  * One row per request: `pending` (with `attempts` and `next_at`, the wall-clock time of its
  * next dispatch, so backoff survives restarts), `done` (the first reply stored wins: a
  * request dispatched twice is never answered with two results) or `dead` (with the reason).
- * `close` deletes the row and is idempotent.
+ * `remove` (titanic.close) deletes the row and is idempotent. `begin`/`commit` group several
+ * writes into one transaction (one fsync), for storage_service's group commit.
  *
  * @module
  */
@@ -159,6 +160,24 @@ export class TitanicStore {
       body: decode(r.body, Frames),
       attempts: r.attempts,
     }));
+  }
+
+  /**
+   * Starts a write transaction for a group commit: the writes until {@linkcode commit} are
+   * made durable together (one fsync); nothing is answered before the commit.
+   */
+  begin(): void {
+    if (!this.#db.isTransaction) this.#db.exec("BEGIN IMMEDIATE");
+  }
+
+  /** Commits the group (durable when this returns); a no-op outside a transaction. */
+  commit(): void {
+    if (this.#db.isTransaction) this.#db.exec("COMMIT");
+  }
+
+  /** Abandons the group after a failed commit. */
+  rollback(): void {
+    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
   }
 
   /** Rows by state. */

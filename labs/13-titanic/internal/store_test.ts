@@ -56,3 +56,25 @@ Deno.test("TitanicStore: what was committed is there after reopening", async () 
     again.close();
   }
 });
+
+Deno.test("TitanicStore: a group commit makes its writes durable together; a rollback none", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  const store = new TitanicStore(path);
+  store.begin();
+  store.putRequest(U1, "echo", [e.encode("1")], 0);
+  store.rollback();
+  store.begin();
+  store.putRequest(U2, "echo", [e.encode("2")], 0);
+  assert.equal(store.lookup(U2).state, "pending"); // the group sees its own writes
+  store.commit();
+  store.commit(); // no-op outside a transaction
+  store.close();
+  const again = new TitanicStore(path);
+  try {
+    assert.deepEqual(again.lookup(U1), { state: "unknown" });
+    assert.deepEqual(again.lookup(U2), { state: "pending", attempts: 0 });
+  } finally {
+    again.close();
+  }
+});

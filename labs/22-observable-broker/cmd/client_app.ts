@@ -76,6 +76,11 @@ async function runClient(ctx: RoleContext, o: ClientOptions, index: number, tota
     for (const [s, at] of inFlight) {
       if (now - at < o.timeout) break; // insertion order = send order
       inFlight.delete(s);
+      if (ctx.signal.aborted) {
+        // The whole topology may be stopping (a demo's Ctrl+C): not a loss of the hub's.
+        totals.unanswered++;
+        continue;
+      }
       totals.lost++;
       ctx.log.limited("warn", "request_lost", { client: index, seq: s, timeout_ms: o.timeout });
     }
@@ -110,6 +115,8 @@ async function runClient(ctx: RoleContext, o: ClientOptions, index: number, tota
         slot = Promise.withResolvers<void>();
       }
     }, { what: `replies of client ${index}` });
+    totals.unanswered += inFlight.size;
+    inFlight.clear();
   } finally {
     clearInterval(timer);
     dealer.close();
@@ -121,6 +128,8 @@ interface ClientTotals {
   sent: number;
   replied: number;
   lost: number;
+  /** Requests still unanswered once the client was asked to stop (not counted as lost). */
+  unanswered: number;
   late: number;
   bad: number;
   samples: number[];
@@ -131,6 +140,7 @@ function clientSummary(t: ClientTotals) {
     sent: t.sent,
     replied: t.replied,
     lost: t.lost,
+    unanswered_at_stop: t.unanswered,
     late: t.late,
     bad: t.bad,
     latency_ms: latencySummary(t.samples.slice(0, Math.min(t.replied, LATENCY_SAMPLES))),
@@ -159,7 +169,7 @@ const client = {
       )
       .option(
         "--timeout <ms>",
-        "a request not answered in time is counted lost",
+        "a request not answered in time is counted lost (exit 1); one still open after a stop request is counted unanswered_at_stop",
         int({ min: 10 }),
         2500,
       )
@@ -176,7 +186,15 @@ const client = {
       )
       .option("--json", "print the final summary as JSON on stdout"),
   async run(o: ClientOptions, ctx: RoleContext) {
-    const totals: ClientTotals = { sent: 0, replied: 0, lost: 0, late: 0, bad: 0, samples: [] };
+    const totals: ClientTotals = {
+      sent: 0,
+      replied: 0,
+      lost: 0,
+      unanswered: 0,
+      late: 0,
+      bad: 0,
+      samples: [],
+    };
     ctx.log.info("clients_started", {
       clients: o.clients,
       connect: o.connect,
