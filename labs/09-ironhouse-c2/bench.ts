@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { curveKeyPair, Dealer, Router, ZapHandler } from "@lib/zmq/mod.ts";
+import { allowListAuthorizer, curveKeyPair, Dealer, Router, ZapHandler } from "@lib/zmq/mod.ts";
 import { decode, encode } from "@lib/codec/mod.ts";
-import { allowListAuthorizer } from "../03-node-inspector/internal/allow_list.ts";
+
 import { AgentMessage, Command } from "./internal/protocol.ts";
 import { runOperation, systemProbe } from "./internal/operations.ts";
 import { ReplayGuard } from "./internal/replay_guard.ts";

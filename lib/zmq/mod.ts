@@ -78,3 +78,4 @@ export {
   ZapHandler,
   type ZapRequest,
 } from "./zap.ts";
+export { allowListAuthorizer } from "./allow_list.ts";

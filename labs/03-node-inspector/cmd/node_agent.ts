@@ -6,10 +6,10 @@
  */
 
 import { ConfigError, endpoint, repeatable, runRole, z85Key } from "@lib/role/mod.ts";
-import { curveKeyPair, curvePublic, Reply, ZapHandler } from "@lib/zmq/mod.ts";
+import { allowListAuthorizer, curveKeyPair, curvePublic, Reply, ZapHandler } from "@lib/zmq/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { AgentRequests } from "../internal/agent_loop.ts";
-import { allowListAuthorizer, ZAP_DOMAIN } from "../internal/allow_list.ts";
+import { ZAP_DOMAIN } from "../internal/allow_list.ts";
 import { Inspector } from "../internal/inspector.ts";
 import { AGENT_MAX_MESSAGE_BYTES, DEFAULT_ENDPOINT } from "../internal/protocol.ts";
 import { createSystemProbe } from "../internal/system_probe.ts";

@@ -8,11 +8,11 @@
  * @module
  */
 import { ConfigError, endpoint, int, list, runRole } from "@lib/role/mod.ts";
-import { Router, ZapHandler } from "@lib/zmq/mod.ts";
+import { allowListAuthorizer, Router, ZapHandler } from "@lib/zmq/mod.ts";
 import type { ZapRequest } from "@lib/zmq/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { BadMessageError, decode, encode } from "@lib/codec/mod.ts";
-import { allowListAuthorizer } from "../../03-node-inspector/internal/allow_list.ts";
+
 import {
   CertError,
   certPaths,

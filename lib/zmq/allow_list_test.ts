@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { curveKeyPair } from "@lib/zmq/mod.ts";
 import { allowListAuthorizer } from "./allow_list.ts";
+import { curveKeyPair } from "./mod.ts";
 
 Deno.test("allow list: only listed CURVE keys pass, everything else is a 400", () => {
   const alice = curveKeyPair().publicKey;
