@@ -115,7 +115,8 @@ export function extractCommands(file: string, markdown: string): DocCommand[] {
   return out;
 }
 
-const PLACEHOLDER = /<[^>]*>|\[[^\]]*\]|\.\.\.|…|\bARGS\b|\*/;
+/** `<file>`, `[opts]`, `...`, `ARGS`, globs, and shell variables a previous line sets (`"$UUID"`). */
+const PLACEHOLDER = /<[^>]*>|\[[^\]]*\]|\.\.\.|…|\bARGS\b|\*|\$[A-Za-z_{]/;
 
 /** How to check `command` quickly, given the root deno.json tasks. */
 export function planFor(command: DocCommand, tasks: Record<string, unknown>): Plan {

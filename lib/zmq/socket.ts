@@ -1005,34 +1005,32 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   #getInt(option: number, name: string): number {
-    sizeBuffer[0] = 4n;
-    if (
-      this.#z.zmq_getsockopt(
-        this.#live(name),
-        option,
-        new Uint8Array(intBuffer.buffer),
-        sizeBytes,
-      ) !== 0
-    ) {
-      throw lastError(this.#z, `get ${name}`);
-    }
+    this.#getOption(option, name, intBuffer.buffer, 4n);
     return intBuffer[0];
   }
 
   #getInt64(option: number, name: string): number {
-    sizeBuffer[0] = 8n;
-    if (
-      this.#z.zmq_getsockopt(
+    this.#getOption(option, name, int64Buffer.buffer, 8n);
+    return Number(int64Buffer[0]);
+  }
+
+  /**
+   * zmq_getsockopt into `buffer`. ZMQ_EVENTS processes pending commands and can fail with
+   * EINTR when a signal (a SIGTERM to stop the role) lands meanwhile: that is retried, as
+   * for send and receive, never reported as a socket error.
+   */
+  #getOption(option: number, name: string, buffer: ArrayBufferLike, size: bigint): void {
+    for (let attempt = 0;; attempt++) {
+      sizeBuffer[0] = size;
+      const rc = this.#z.zmq_getsockopt(
         this.#live(name),
         option,
-        new Uint8Array(int64Buffer.buffer),
+        new Uint8Array(buffer),
         sizeBytes,
-      ) !==
-        0
-    ) {
-      throw lastError(this.#z, `get ${name}`);
+      );
+      if (rc === 0) return;
+      if (this.#z.zmq_errno() !== EINTR || attempt >= 100) throw lastError(this.#z, `get ${name}`);
     }
-    return Number(int64Buffer[0]);
   }
 
   /** Sets a raw option by zeromq.js name with the kind from the option table. */

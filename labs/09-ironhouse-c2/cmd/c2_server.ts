@@ -370,8 +370,17 @@ await runRole<Options>({
           throw new ConfigError(`--name: expected [A-Za-z0-9_.-]{1,64}, got ${options.name}`);
         }
         await Deno.mkdir(options.dir, { recursive: true });
-        const publicKey = await generateCert(`${options.dir}/${options.name}.key_secret`);
-        ctx.print(`${options.dir}/${options.name}.key public-key = "${publicKey}"`);
+        const secretPath = `${options.dir}/${options.name}.key_secret`;
+        const exists = await Deno.lstat(secretPath).then(() => true, () => false);
+        // Never overwrite a secret: an existing pair is checked (mode, format) and kept.
+        const publicKey = exists
+          ? readSecretCert(secretPath).publicKey
+          : await generateCert(secretPath);
+        ctx.print(
+          `${options.dir}/${options.name}.key public-key = "${publicKey}"${
+            exists ? " (existing pair kept)" : ""
+          }`,
+        );
       },
     },
   },
