@@ -7,7 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { type RoleProcess, spawnRole } from "@lib/testing/mod.ts";
+import {
+  type ListeningRole,
+  type RoleProcess,
+  spawnListening,
+  spawnRole,
+} from "@lib/testing/mod.ts";
 
 /** Absolute path of a file under this lab's testdata/. */
 export const testdata = (name: string): string =>
@@ -35,11 +40,7 @@ export const FAILOVER_ARGS = [
 ];
 
 /** A running receiver and its real endpoint. */
-export interface Receiver {
-  proc: RoleProcess;
-  endpoint: string;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type Receiver = ListeningRole;
 
 /**
  * Starts central_receiver on `bind` (default an ephemeral 127.0.0.1 port) with `db`.
@@ -54,7 +55,7 @@ export async function startReceiver(
   args: string[] = [],
   options: { bind?: string; netns?: string; name?: string } = {},
 ): Promise<Receiver> {
-  const proc = await spawnRole("08", "central_receiver", [
+  return await spawnListening("08", "central_receiver", [
     "--bind",
     options.bind ?? "tcp://127.0.0.1:*",
     "--db",
@@ -66,17 +67,6 @@ export async function startReceiver(
     ...FAST,
     ...args,
   ], { netns: options.netns });
-  try {
-    const { endpoint } = await proc.event("listening", undefined, { timeout: 30_000 });
-    return {
-      proc,
-      endpoint: String(endpoint),
-      [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-    };
-  } catch (error) {
-    await proc[Symbol.asyncDispose]();
-    throw error;
-  }
 }
 
 /**

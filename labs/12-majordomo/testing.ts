@@ -5,9 +5,11 @@
  * @module
  */
 import {
+  type ListeningRole,
   type RoleProcess,
   runOnce,
   type RunResult,
+  spawnListening,
   spawnPython,
   spawnRole,
   waitFor,
@@ -37,11 +39,7 @@ export function spawnPeer(python: string, script: string, args: string[]): RoleP
 }
 
 /** A running majordomo_broker and its real endpoint. */
-export interface Broker {
-  proc: RoleProcess;
-  endpoint: string;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type Broker = ListeningRole;
 
 /**
  * Starts majordomo_broker (default on an ephemeral 127.0.0.1 port) and reads its endpoint.
@@ -56,7 +54,7 @@ export async function startBroker(
   args: string[] = [],
   bind = "tcp://127.0.0.1:*",
 ): Promise<Broker> {
-  const proc = await spawnRole("12", "majordomo_broker", [
+  return await spawnListening("12", "majordomo_broker", [
     "--bind",
     bind,
     "--table-interval",
@@ -65,17 +63,6 @@ export async function startBroker(
     "0",
     ...args,
   ]);
-  try {
-    const { endpoint } = await proc.event("listening");
-    return {
-      proc,
-      endpoint: String(endpoint),
-      [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-    };
-  } catch (error) {
-    await proc[Symbol.asyncDispose]();
-    throw error;
-  }
 }
 
 /**

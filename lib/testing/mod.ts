@@ -47,3 +47,4 @@ export {
 export { assertStopsInTime, rssMiB, stopDeadlineMs } from "./process_checks.ts";
 export { type ZmtpPeer, zmtpPeer } from "./zmtp_peer.ts";
 export { pythonWithZmq, spawnPython, type SpawnPythonOptions } from "./python_peer.ts";
+export { type ListeningRole, spawnListening } from "./spawn_listening.ts";
