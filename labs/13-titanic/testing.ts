@@ -6,9 +6,11 @@
  * @module
  */
 import {
+  type ListeningRole,
   type RoleProcess,
   runOnce,
   type RunResult,
+  spawnListening,
   spawnPython,
   spawnRole,
   waitFor,
@@ -34,8 +36,8 @@ export const testdata = (name: string): string =>
 export async function startMajordomo(
   bind = "tcp://127.0.0.1:*",
   args: string[] = [],
-): Promise<{ proc: RoleProcess; endpoint: string } & AsyncDisposable> {
-  const proc = await spawnRole("12", "majordomo_broker", [
+): Promise<ListeningRole> {
+  return await spawnListening("12", "majordomo_broker", [
     "--bind",
     bind,
     "--table-interval",
@@ -47,15 +49,6 @@ export async function startMajordomo(
     ...FAST,
     ...args,
   ]);
-  const { endpoint } = await proc.event("listening").catch(async (error) => {
-    await proc[Symbol.asyncDispose]();
-    throw error;
-  });
-  return {
-    proc,
-    endpoint: String(endpoint),
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
 }
 
 /**
@@ -107,17 +100,8 @@ export async function startStorage(
   db: string,
   bind = "tcp://127.0.0.1:*",
   args: string[] = [],
-): Promise<{ proc: RoleProcess; endpoint: string } & AsyncDisposable> {
-  const proc = await spawnRole("13", "storage_service", ["--bind", bind, "--db", db, ...args]);
-  const { endpoint } = await proc.event("listening").catch(async (error) => {
-    await proc[Symbol.asyncDispose]();
-    throw error;
-  });
-  return {
-    proc,
-    endpoint: String(endpoint),
-    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-  };
+): Promise<ListeningRole> {
+  return await spawnListening("13", "storage_service", ["--bind", bind, "--db", db, ...args]);
 }
 
 /**
