@@ -443,9 +443,18 @@ Deno.test({
         const status = await child.status;
         await read;
         // The terminal echoes ^C in front of the next line.
-        const events = output.split(/\r?\n/).map((l) => l.slice(Math.max(0, l.indexOf("{"))))
-          .filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event);
-        assert.equal(status.code, 0, output);
+        const records = output.split(/\r?\n/).map((l) => l.slice(Math.max(0, l.indexOf("{"))))
+          .filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+        const events = records.map((r) => r.event);
+        // The role's own exit code: `stopped` carries `exit_code` only when it is not 0.
+        const stopped = records.find((r) => r.event === "stopped");
+        assert.equal(stopped?.exit_code, undefined, output);
+        // deno task itself reports 130 when its own SIGINT wins the race with the child's
+        // exit (measured in CI under load); the role still stopped cleanly with 0.
+        assert.ok(
+          status.code === 0 || status.code === 130,
+          `deno task exit ${status.code}\n${output}`,
+        );
         assert.ok(events.includes("stopping"), output);
         assert.ok(events.indexOf("stopped") > events.indexOf("stopping"), output);
         assert.ok(!events.includes("forced_exit"), output);
