@@ -22,7 +22,13 @@ export interface RoleManifest {
 
 /** One process of the lab's demo topology. */
 export interface DemoProcess {
+  /** A role of this lab, or of `lab` when that is given. */
   role: string;
+  /**
+   * Another lab's two-digit id: run that lab's role (its entry and permissions), e.g. Lab 13
+   * runs Lab 12's Majordomo broker, so `deno task lab13` needs nothing else running.
+   */
+  lab?: string;
   args: string[];
   /** How many copies to start (default 1). */
   instances?: number;
@@ -138,7 +144,15 @@ export function validateManifest(
   const demo = (Array.isArray(m.demo) ? m.demo : fail("demo", "an array", m.demo)) as unknown[];
   const demoProcesses = demo.map((d, i): DemoProcess => {
     const p = d as Record<string, unknown>;
-    if (typeof p?.role !== "string" || !names.has(p.role)) {
+    if (
+      p?.lab !== undefined && (typeof p.lab !== "string" || !/^\d\d$/.test(p.lab) || p.lab === id)
+    ) {
+      fail(`demo[${i}].lab`, `another lab's two-digit id (not ${id})`, p.lab);
+    }
+    if (p?.lab !== undefined) {
+      // Checked against that lab's roles by loadAllManifests.
+      if (typeof p.role !== "string") fail(`demo[${i}].role`, "a role name", p.role);
+    } else if (typeof p?.role !== "string" || !names.has(p.role)) {
       fail(`demo[${i}].role`, `one of ${[...names].join(", ")}`, p?.role);
     }
     if (!Array.isArray(p.args) || p.args.some((a) => typeof a !== "string")) {
@@ -152,6 +166,7 @@ export function validateManifest(
     }
     return {
       role: p.role as string,
+      ...(p.lab !== undefined ? { lab: p.lab as string } : {}),
       args: p.args as string[],
       ...(p.instances ? { instances: p.instances as number } : {}),
       ...(p.oneshot ? { oneshot: true } : {}),
@@ -201,7 +216,22 @@ export async function loadAllManifests(labsDir: string = LABS_DIR): Promise<LabM
       validateManifest(JSON.parse(text), `labs/${entry.name}/manifest.json`, dir, entry.name),
     );
   }
-  return labs.sort((a, b) => a.id.localeCompare(b.id));
+  labs.sort((a, b) => a.id.localeCompare(b.id));
+  for (const lab of labs) {
+    lab.demo.forEach((d, i) => {
+      if (d.lab === undefined) return;
+      const other = labs.find((l) => l.id === d.lab);
+      const names = other?.roles.map((r) => r.name) ?? [];
+      if (!names.includes(d.role)) {
+        throw new Error(
+          `labs/${lab.folder}/manifest.json: demo[${i}]: expected a role of lab ${d.lab} (${
+            other ? names.join(", ") : "no such lab"
+          }), got ${JSON.stringify(d.role)}`,
+        );
+      }
+    });
+  }
+  return labs;
 }
 
 /**

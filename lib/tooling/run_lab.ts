@@ -64,6 +64,8 @@ export interface RunLabOptions {
 export interface DemoInstance {
   label: string;
   role: string;
+  /** The lab whose role this is, when not the lab being run. */
+  lab?: string;
   args: string[];
   /** Finishing by itself with exit code 0 is expected (see the manifest's `oneshot`). */
   oneshot: boolean;
@@ -108,6 +110,7 @@ export function demoInstances(lab: LabManifest, runDir?: string): DemoInstance[]
       out.push({
         label: total.get(d.role)! > 1 ? `${d.role}#${n}` : d.role,
         role: d.role,
+        ...(d.lab !== undefined ? { lab: d.lab } : {}),
         args: runDir === undefined
           ? d.args
           : d.args.map((a) => a.replaceAll(RUN_DIR_PLACEHOLDER, runDir)),
@@ -149,6 +152,11 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
   const color = !Deno.noColor;
   const runDir = await Deno.makeTempDir({ prefix: `zmq-labs-lab${lab.id}-` });
   const instances = demoInstances(lab, runDir);
+  // Roles borrowed from other labs (loaded from the same labs/ folder as this one).
+  const others = new Map<string, LabManifest>();
+  for (const id of new Set(instances.flatMap((i) => i.lab === undefined ? [] : [i.lab]))) {
+    others.set(id, await loadManifest(id, lab.dir.slice(0, -lab.folder.length - 1)));
+  }
   const width = Math.max(3, ...instances.map((p) => p.label.length));
   const paint = (i: number, text: string) =>
     color ? `\x1b[${PALETTE[i % PALETTE.length]}m${text}\x1b[0m` : text;
@@ -215,8 +223,14 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
   const pumps: Promise<void>[] = [];
   const start = () => {
     instances.forEach((instance, index) => {
-      const role = lab.roles.find((r) => r.name === instance.role)!;
-      const args = ["run", ...permissionFlags(role), `${lab.dir}/${role.entry}`, ...instance.args];
+      const owner = instance.lab === undefined ? lab : others.get(instance.lab)!;
+      const role = owner.roles.find((r) => r.name === instance.role)!;
+      const args = [
+        "run",
+        ...permissionFlags(role),
+        `${owner.dir}/${role.entry}`,
+        ...instance.args,
+      ];
       const child = new Deno.Command(Deno.execPath(), {
         args,
         cwd: options.cwd ?? REPO_ROOT,

@@ -49,6 +49,17 @@ Deno.test("--duration runs every instance with its own permissions, prefixed, th
   assert.match(out.split("\n").at(-1)!, /all roles stopped cleanly/);
 });
 
+Deno.test("a demo may run another lab's role, with that lab's entry and permissions", async () => {
+  await using proc = lab("96", "--duration", "4s");
+  const status = await proc.done();
+  const out = proc.lines.join("\n");
+  assert.equal(status.code, 0, out);
+  // Lab 91's ticker (env only), beside Lab 96's own role.
+  assert.ok(proc.lines.some((l) => /^ticker +\| tk started env=granted net=prompt/.test(l)), out);
+  assert.ok(proc.lines.some((l) => /^other +\| ot started env=granted/.test(l)), out);
+  assert.match(out.split("\n").at(-1)!, /all roles stopped cleanly/);
+});
+
 Deno.test("a role that exits on its own fails the lab and stops the others", async () => {
   await using proc = lab("92");
   const status = await proc.done();

@@ -46,7 +46,7 @@ export function launchJson(labs: LabManifest[]) {
       ...permissionFlags(role),
     ],
     program: `\${workspaceFolder}/labs/${lab.folder}/${role.entry}`,
-    args: (lab.demo.find((d) => d.role === role.name)?.args ?? []).map((a) =>
+    args: (lab.demo.find((d) => d.lab === undefined && d.role === role.name)?.args ?? []).map((a) =>
       a.replaceAll(RUN_DIR_PLACEHOLDER, `\${workspaceFolder}/${debugRunDir(lab)}`)
     ),
     env: {

@@ -1,0 +1,1 @@
+import "../../../ticker.ts";
