@@ -72,6 +72,8 @@ export {
   float,
   int,
   list,
+  type ListenAddress,
+  listenAddress,
   oneOf,
   type OptionParser,
   positive,

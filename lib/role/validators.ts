@@ -599,3 +599,29 @@ export function writableFile(value: string): string {
     return probeWritable(value, dir);
   });
 }
+
+/** A listen address `host:port` (port 0 = any), or `off`. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/**
+ * Parses `host:port` (IPv4 or a name; port 0..65535) or `off` (null).
+ *
+ * @example
+ * ```ts
+ * import { listenAddress } from "@lib/role/mod.ts";
+ * listenAddress("127.0.0.1:9464"); // { hostname: "127.0.0.1", port: 9464 }
+ * listenAddress("off"); // null
+ * ```
+ */
+export function listenAddress(value: string): ListenAddress | null {
+  if (value === "off") return null;
+  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new InvalidArgumentError(`expected host:port (port 0..65535) or off, got "${value}"`);
+  }
+  return { hostname: m[1], port };
+}

@@ -8,6 +8,7 @@ import {
   float,
   int,
   list,
+  listenAddress,
   oneOf,
   positive,
   readableDir,
@@ -234,4 +235,15 @@ Deno.test("readableFile / readableDir / writableDir: one line saying why", async
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("listenAddress: host:port (port 0 = any) or off", () => {
+  assert.deepEqual(listenAddress("127.0.0.1:9464"), { hostname: "127.0.0.1", port: 9464 });
+  assert.deepEqual(listenAddress("0.0.0.0:0"), { hostname: "0.0.0.0", port: 0 });
+  assert.equal(listenAddress("off"), null);
+  assert.throws(
+    () => listenAddress("127.0.0.1:70000"),
+    /expected host:port \(port 0..65535\) or off, got "127.0.0.1:70000"/,
+  );
+  assert.throws(() => listenAddress("9464"), /expected host:port/);
 });

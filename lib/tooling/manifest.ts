@@ -50,6 +50,11 @@ export interface LabManifest {
   demo: DemoProcess[];
   /** Benchmark entry relative to the lab folder, or null. */
   bench: string | null;
+  /**
+   * Extra root tasks of the lab, `deno task labNN:<name>` (e.g. Lab 10's `images` and
+   * `compose`); a name may not be a role alias.
+   */
+  tasks?: Record<string, { description: string; command: string }>;
   /** Absolute path of the lab folder (added by the loader). */
   dir: string;
   /** Folder name under labs/, e.g. `05-audit-gateway` (added by the loader). */
@@ -174,6 +179,23 @@ export function validateManifest(
   });
   const bench = m.bench ?? null;
   if (bench !== null && typeof bench !== "string") fail("bench", "a path or null", bench);
+  let tasks: LabManifest["tasks"];
+  if (m.tasks !== undefined) {
+    if (typeof m.tasks !== "object" || m.tasks === null || Array.isArray(m.tasks)) {
+      fail("tasks", "an object of {description, command}", m.tasks);
+    }
+    tasks = {};
+    for (const [name, t] of Object.entries(m.tasks as Record<string, unknown>)) {
+      if (!/^[a-z][a-z0-9-]*$/.test(name) || aliases.has(name)) {
+        fail(`tasks`, "task names in lower-case, not a role alias", name);
+      }
+      const task = t as Record<string, unknown>;
+      tasks[name] = {
+        description: str(`tasks.${name}.description`, task?.description),
+        command: str(`tasks.${name}.command`, task?.command),
+      };
+    }
+  }
   return {
     id,
     slug,
@@ -183,6 +205,7 @@ export function validateManifest(
     roles,
     demo: demoProcesses,
     bench: bench as string | null,
+    ...(tasks ? { tasks } : {}),
     dir,
     folder,
   };

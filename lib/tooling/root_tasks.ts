@@ -92,6 +92,9 @@ export function rootTasks(labs: LabManifest[]): Record<string, TaskDefinition> {
           .map(shellQuote).join(" "),
       };
     }
+    for (const [name, task] of Object.entries(lab.tasks ?? {})) {
+      tasks[`lab${lab.id}:${name}`] = { description: task.description, command: task.command };
+    }
     tasks[`test:lab${lab.id}`] = {
       description: `Lab ${lab.id} tests`,
       command: `deno test -A labs/${lab.folder}`,

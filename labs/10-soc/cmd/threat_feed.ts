@@ -1,39 +1,66 @@
 /**
- * threat_feed: the stub role of Lab 10 (SOC Simulation, Mixed Architectures with Docker Compose). Binds a REP socket and answers
- * each ping with a pong; a malformed request gets an error reply (REP must answer) and is
- * logged as `bad_message`. Replace it with the lab's real role; keep it thin: parse the
- * config, wire the parts from `internal/`, run.
+ * threat_feed: the threat-intel feed (PUB). Publishes every indicator as
+ * `[ioc.<type>, Indicator]` once per pass, then `[ioc.meta, {pass, counts}]`, so consumers
+ * subscribe by type and a late or restarted one is complete within one pass.
  *
  * @module
  */
 
-import { BadMessageError } from "@lib/codec/mod.ts";
-import { endpoint, runRole } from "@lib/role/mod.ts";
-import { Reply } from "@lib/zmq/mod.ts";
-import { decodePing, encodePong, encodeRefusal } from "../internal/protocol.ts";
+import { s, validate } from "@lib/codec/mod.ts";
+import { endpoint, int, InvalidArgumentError, readableFile, runRole } from "@lib/role/mod.ts";
+import { Publisher } from "@lib/zmq/mod.ts";
+import { countByType, DEFAULT_INDICATORS } from "../internal/intel.ts";
+import { encodeBody, Indicator } from "../internal/protocol.ts";
 
 interface Options {
   bind: string;
+  interval: number;
+  indicators?: Indicator[];
+}
+
+/** `--indicators FILE`: read and checked while parsing, so a bad file never opens a socket. */
+function indicatorsFile(path: string): Indicator[] {
+  readableFile(path);
+  try {
+    return validate(JSON.parse(Deno.readTextFileSync(path)), s.array(Indicator, { max: 100_000 }));
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `expected a JSON array of {type, value, severity, note}: ${(error as Error).message}`,
+    );
+  }
 }
 
 await runRole<Options>({
   name: "threat_feed",
-  summary: "REP server: answers pings (the scaffold's stub; replace with the lab's role)",
+  summary: "PUB: publishes threat indicators (ip, domain, hash) by type, a full pass per interval",
   configure: (cmd) =>
-    cmd.option("--bind <endpoint>", "REP endpoint to bind", endpoint, "tcp://127.0.0.1:5510"),
+    cmd
+      .option("--bind <endpoint>", "PUB endpoint to bind", endpoint, "tcp://127.0.0.1:5610")
+      .option("--interval <ms>", "pause between full passes over the feed", int({ min: 10 }), 1000)
+      .option(
+        "--indicators <file>",
+        "JSON array of {type, value, severity, note} (default: the built-in feed)",
+        indicatorsFile,
+      ),
   async run(options, ctx) {
-    const rep = new Reply();
-    await rep.bind(options.bind);
-    ctx.listening(rep);
-    await ctx.serve(rep, async (frames) => {
-      try {
-        const ping = decodePing(frames);
-        await rep.send(encodePong(ping.seq, ctx.role));
-      } catch (error) {
-        // A REP socket must answer every request before it can take the next one.
-        if (error instanceof BadMessageError) await rep.send(encodeRefusal(error.reason));
-        throw error; // serve() logs it as bad_message and goes on
+    const indicators = options.indicators ?? DEFAULT_INDICATORS;
+    const counts = countByType(indicators);
+    const pub = new Publisher({ sendHighWaterMark: 100_000 });
+    ctx.defer(() => pub.close());
+    await pub.bind(options.bind);
+    ctx.listening(pub);
+    ctx.log.info("feed_loaded", { counts });
+    let pass = 0;
+    let dropped = 0;
+    ctx.every(10_000, () => ctx.log.info("stats", { passes: pass, dropped }));
+    while (!ctx.signal.aborted) {
+      pass++;
+      for (const indicator of indicators) {
+        // Fire and forget: a slow subscriber loses messages at its HWM, never slows the feed.
+        await pub.send([`ioc.${indicator.type}`, encodeBody(indicator)]).catch(() => dropped++);
       }
-    }, { name: "rep" });
+      await pub.send(["ioc.meta", encodeBody({ pass, counts })]).catch(() => dropped++);
+      await ctx.sleep(options.interval);
+    }
   },
 });

@@ -4,6 +4,7 @@
  * @module
  */
 import { endpoint, InvalidArgumentError } from "@lib/role/mod.ts";
+export { type ListenAddress, listenAddress } from "@lib/role/mod.ts";
 
 /**
  * A ZeroMQ endpoint, or `off` (returned as "") for an optional socket.
@@ -17,32 +18,6 @@ import { endpoint, InvalidArgumentError } from "@lib/role/mod.ts";
  */
 export function endpointOrOff(value: string): string {
   return value === "off" ? "" : endpoint(value);
-}
-
-/** A listen address `host:port` (port 0 = any), or `off`. */
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
-
-/**
- * Parses `host:port` (IPv4 or a name; port 0..65535) or `off` (null).
- *
- * @example
- * ```ts
- * import { listenAddress } from "./options.ts";
- * listenAddress("127.0.0.1:9464"); // { hostname: "127.0.0.1", port: 9464 }
- * listenAddress("off"); // null
- * ```
- */
-export function listenAddress(value: string): ListenAddress | null {
-  if (value === "off") return null;
-  const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new InvalidArgumentError(`expected host:port (port 0..65535) or off, got "${value}"`);
-  }
-  return { hostname: m[1], port };
 }
 
 /**
