@@ -152,3 +152,22 @@ export {
   type MdpWorkerState,
   type MdpWorkerStats,
 } from "./mdp_worker.ts";
+export {
+  type Beacon as ZreBeacon,
+  beaconDelay,
+  type BeaconPeer,
+  type BeaconPeerEvent,
+  BeaconPeers,
+  type BeaconPeersOptions,
+  type BeaconRejection,
+  decodeBeacon as decodeZreBeacon,
+  type DecodedBeacon,
+  encodeBeacon as encodeZreBeacon,
+  newUuid,
+  uuidFromHex,
+  uuidToHex,
+  ZRE_BEACON_INTERVAL_MS,
+  ZRE_BEACON_SIZE,
+  ZRE_BEACON_VERSION,
+  ZRE_DISCOVERY_PORT,
+} from "./zre_beacon.ts";
