@@ -125,6 +125,12 @@ export function planFor(command: DocCommand, tasks: Record<string, unknown>): Pl
     return { kind: "skip", why: "a synopsis with placeholders, not a command to paste" };
   }
   if (!(task in tasks)) return { kind: "run", args, why: "no such task: must fail" };
+  const definition = tasks[task] as { command?: string } | string;
+  const line = typeof definition === "string" ? definition : definition?.command ?? "";
+  if (/^lab\d\d:/.test(task) && line.includes("lib/tooling/")) {
+    // A lab's extra task (an image build, a compose run): long, so its usage only.
+    return { kind: "run", args: [...args, "--help"], why: "the usage (the real run is long)" };
+  }
   if (/^lab\d\d:/.test(task)) return { kind: "role", args };
   if (/^lab\d\d$/.test(task)) {
     const rest = [...args];

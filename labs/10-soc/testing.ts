@@ -42,7 +42,10 @@ export interface SinkView {
  * console.log(soc.sinkUrl);
  * ```
  */
-export async function startSoc(dir: string): Promise<Soc> {
+export async function startSoc(
+  dir: string,
+  options: { detectorDb?: string } = {},
+): Promise<Soc> {
   const procs: RoleProcess[] = [];
   const spawn = async (role: string, args: string[]) => {
     const p = await spawnRole("10", role, args, { env: { LOG_LEVEL: "info" } });
@@ -80,7 +83,7 @@ export async function startSoc(dir: string): Promise<Soc> {
         "--bind",
         detectorEndpoint,
         "--db",
-        `${dir}/detector.db`,
+        options.detectorDb ?? `${dir}/detector.db`,
       ]);
       detectorEndpoint = String((await d.event("listening")).endpoint);
       return d;

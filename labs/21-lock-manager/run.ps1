@@ -5,7 +5,7 @@
 #   ./run.ps1 -Build [-Role <role>]    # compile binaries     (deno task build 21)
 [CmdletBinding(PositionalBinding = $false)]
 param(
-  [ValidateSet('lock_server', 'server')]
+  [ValidateSet('lock_server', 'server', 'lock_client', 'client', 'resource_guard', 'guard')]
   [string]$Role = '',
   [switch]$Build,
   [Parameter(ValueFromRemainingArguments = $true)]
@@ -15,6 +15,10 @@ $ErrorActionPreference = 'Stop'
 $aliases = @{
   'lock_server' = 'server'
   'server' = 'server'
+  'lock_client' = 'client'
+  'client' = 'client'
+  'resource_guard' = 'guard'
+  'guard' = 'guard'
 }
 Push-Location (Join-Path $PSScriptRoot '../..')
 try {

@@ -1,5 +1,5 @@
 /**
- * The SOC scenario: deterministic traffic (seeded) with five embedded attacks and two near
+ * The SOC scenario: deterministic traffic (seeded) with six embedded attacks and two near
  * misses, so the end-to-end result is checkable: exactly {@linkcode EXPECTED_ALERTS} must
  * reach the alert store, nothing else.
  *
@@ -10,6 +10,7 @@
  * | A3 C2 connection  | ws-07 → 203.0.113.66:8443                                    | `ioc_ip` (critical)       |
  * | A4 malware domain | ws-09 resolves update-check.evil.example                      | `ioc_domain` (high)       |
  * | A5 dropper        | ws-12 writes a file with hash 5d41402a…                      | `ioc_hash` (critical)     |
+ * | A6 phishing link  | ws-15 resolves login-portal.phish.example                     | `ioc_domain` (medium)     |
  * | N1 near miss      | 4 failed logins from 198.51.100.99 (one short)               | none                      |
  * | N2 near miss      | ws-33 → 192.0.2.88 at jittery intervals (cv ≫ 0.1)           | none                      |
  *
@@ -35,6 +36,7 @@ export const EXPECTED_ALERTS: readonly ExpectedAlert[] = [
   { alert_id: "a3-c2:ioc_ip", rule: "ioc_ip" },
   { alert_id: "a4-dns:ioc_domain", rule: "ioc_domain" },
   { alert_id: "a5-file:ioc_hash", rule: "ioc_hash" },
+  { alert_id: "a6-phish:ioc_domain", rule: "ioc_domain" },
 ];
 
 /** Options of {@linkcode buildScenario}. */
@@ -141,6 +143,13 @@ export function buildScenario(options: ScenarioOptions = {}): Event[] {
     kind: "file",
     host: "ws-12",
     hash: "5d41402abc4b2a76b9719d911017c592",
+  });
+  events.push({
+    id: "a6-phish",
+    ts: start + 550_000,
+    kind: "dns",
+    host: "ws-15",
+    dst: "login-portal.phish.example",
   });
   // N1: one failed login short of a brute force.
   for (let i = 1; i <= 4; i++) {

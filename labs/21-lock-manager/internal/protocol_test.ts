@@ -1,26 +1,44 @@
 import assert from "node:assert/strict";
 import { BadMessageError, encode } from "@lib/codec/mod.ts";
-import { decodePing, decodeReply, encodePing, encodePong, encodeRefusal } from "./protocol.ts";
+import {
+  decodeGuardRequest,
+  decodeReply,
+  decodeRequest,
+  encodeReply,
+  encodeRequest,
+  reqOf,
+} from "./protocol.ts";
 
-Deno.test("a ping and its pong round-trip", () => {
-  assert.deepEqual(decodePing([encodePing(42)]), { kind: "ping", seq: 42 });
-  assert.deepEqual(decodeReply([encodePong(42, "lock_server")]), {
-    kind: "pong",
-    seq: 42,
-    role: "lock_server",
-  });
-  assert.deepEqual(decodeReply([encodeRefusal("why")]), { kind: "error", reason: "why" });
+Deno.test("requests and replies round-trip", () => {
+  const acquire = {
+    kind: "acquire",
+    req: 3,
+    session: "s",
+    lock: "L",
+    mode: "shared",
+    wait_ms: 100,
+  } as const;
+  assert.deepEqual(decodeRequest([encodeRequest(acquire)]), acquire);
+  const granted = { kind: "granted", req: 3, lock: "L", token: 9, mode: "shared" } as const;
+  assert.deepEqual(decodeReply([encodeReply(granted)]), granted);
 });
 
-Deno.test("malformed requests throw BadMessageError saying what was wrong", () => {
-  const cases: [string, Uint8Array[]][] = [
-    ["not msgpack", [new Uint8Array([0xc1])]],
-    ["wrong kind", [encode({ kind: "pong", seq: 1 })]],
-    ["negative seq", [encode({ kind: "ping", seq: -1 })]],
-    ["extra key", [encode({ kind: "ping", seq: 1, x: 1 })]],
-    ["two frames", [encodePing(1), encodePing(2)]],
+Deno.test("malformed requests throw BadMessageError", () => {
+  const bad = [
+    [new Uint8Array([0xc1])],
+    [encode({ kind: "steal", req: 1 })],
+    [encode({ kind: "acquire", req: 1, session: "s", lock: "", mode: "exclusive", wait_ms: 0 })],
+    [encode({ kind: "release", req: 1, session: "s", lock: "L", token: 0 })],
+    [encode({ kind: "open", req: 1, session: "x".repeat(65) })],
+    [encode({ kind: "status", req: 1, extra: true })],
+    [encode({ kind: "status", req: 1 }), new Uint8Array(0)],
+    [],
   ];
-  for (const [name, frames] of cases) {
-    assert.throws(() => decodePing(frames), BadMessageError, name);
-  }
+  for (const frames of bad) assert.throws(() => decodeRequest(frames), BadMessageError);
+  assert.throws(
+    () => decodeGuardRequest([encode({ kind: "write", req: 1, token: 1 })]),
+    BadMessageError,
+  );
+  assert.equal(reqOf([encode({ kind: "nope", req: 4 })]), 4);
+  assert.equal(reqOf([new Uint8Array([1, 2])]), undefined);
 });
