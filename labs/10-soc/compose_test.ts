@@ -3,7 +3,7 @@
  * three internal networks, network isolation proven by failed connects, the anomaly
  * detector's process killed mid-run (restart: unless-stopped brings it back, the generator
  * retries), and everything removed afterwards. Without a working Docker engine this test
- * FAILS (set LAB10_SKIP_DOCKER=1 to skip it on purpose, e.g. on a laptop without Docker).
+ * FAILS (set ZMQ_LABS_SKIP_DOCKER=1 to skip it on purpose, e.g. on a laptop without Docker).
  */
 import assert from "node:assert/strict";
 import { buildLabImage } from "@lib/tooling/container_image.ts";
@@ -11,8 +11,8 @@ import { ComposeProject, dockerProblem } from "@lib/tooling/compose.ts";
 import { waitFor } from "@lib/testing/mod.ts";
 import { EXPECTED_ALERTS } from "./internal/scenario.ts";
 
-const skip = Deno.env.get("LAB10_SKIP_DOCKER") === "1";
-if (skip) console.error("LAB10_SKIP_DOCKER=1: the docker-compose tests of Lab 10 are SKIPPED");
+const skip = Deno.env.get("ZMQ_LABS_SKIP_DOCKER") === "1";
+if (skip) console.error("ZMQ_LABS_SKIP_DOCKER=1: the docker-compose tests of Lab 10 are SKIPPED");
 
 /** `deno eval` inside a container: try a TCP connect, print CONNECTED or REFUSED <why>. */
 function connectProbe(host: string, port: number): string[] {
