@@ -1,47 +1,74 @@
 /**
- * Lab 15 benchmark: ping round trips per second through the real protocol (encode, REQ ->
- * REP over loopback TCP, schema-checked decode), beside raw REQ/REP round trips of the same
- * bytes measured in the same run.
+ * Lab 15 benchmark: word count throughput (MB/s of input) of the real cluster — mr_master,
+ * 1, 2 and 4 map_worker processes and 2 reduce_workers over ipc, shuffle through files —
+ * beside the single-process computation of the same job over the same corpus, measured in
+ * the same run. The cluster's time is the master's `job_done.ms` (from the job's start to
+ * `_SUCCESS` committed, workers already connected).
  *
- * Run: `deno run -A labs/15-mapreduce/bench.ts [round-trips]` (default 5000).
+ * Run: `deno run -A labs/15-mapreduce/bench.ts [megabytes]` (default 8).
  *
  * @module
  */
 
-import { Reply, Request, terminate } from "@lib/zmq/mod.ts";
-import { decodePing, decodeReply, encodePing, encodePong } from "./internal/protocol.ts";
+import { spawnRole, tempDir } from "@lib/testing/mod.ts";
+import { generateCorpus } from "./internal/corpus.ts";
+import { JOBS, runLocal } from "./internal/jobs.ts";
 
-const total = Number(Deno.args[0] ?? 5000);
+const megabytes = Number(Deno.args[0] ?? 8);
+await using dir = await tempDir();
+const input = `${dir.path}/input`;
+const files = await generateCorpus(input, { job: "wordcount", bytes: megabytes * 1e6, files: 8 });
+let bytes = 0;
+for (const f of files) bytes += (await Deno.stat(f)).size;
+const mb = bytes / 1e6;
 
-/** Round trips per second; `decode` true runs the protocol on both sides. */
-async function run(decode: boolean): Promise<number> {
-  const rep = new Reply();
-  await rep.bind("tcp://127.0.0.1:*");
-  const req = new Request();
-  req.connect(rep.lastEndpoint!);
-  const ping = encodePing(1);
-  const pong = encodePong(1, "bench");
-  const server = (async () => {
-    for (let i = 0; i < total; i++) {
-      const frames = await rep.receive();
-      await rep.send(decode ? encodePong(decodePing(frames).seq, "bench") : pong);
-    }
-  })();
-  const started = performance.now();
-  for (let i = 0; i < total; i++) {
-    await req.send(ping);
-    const reply = await req.receive();
-    if (decode) decodeReply(reply);
+const began = performance.now();
+const local = await runLocal(JOBS.wordcount, files);
+const localMbps = mb / ((performance.now() - began) / 1000);
+console.log(
+  `single process: ${localMbps.toFixed(2)} MB/s (${mb.toFixed(1)} MB, ${local.output.length} keys)`,
+);
+
+for (const mappers of [1, 2, 4]) {
+  const run = `${dir.path}/run-${mappers}`;
+  const endpoint = `ipc://${run}.sock`;
+  const workers = [];
+  for (let i = 0; i < mappers; i++) {
+    workers.push(await spawnRole("15", "map_worker", ["--master", endpoint]));
   }
-  const seconds = (performance.now() - started) / 1000;
-  await server;
-  req.close();
-  rep.close();
-  return total / seconds;
+  for (let i = 0; i < 2; i++) {
+    workers.push(await spawnRole("15", "reduce_worker", ["--master", endpoint]));
+  }
+  await using master = await spawnRole("15", "mr_master", [
+    "--bind",
+    endpoint,
+    "--input",
+    input,
+    "--work-dir",
+    `${run}/work`,
+    "--out-dir",
+    `${run}/out`,
+    "--split-size",
+    "512KiB",
+    "--reducers",
+    "4",
+    "--refresh",
+    "0",
+    "--top",
+    "0",
+  ]);
+  const done = await master.event("job_done", undefined, { timeout: 600_000 });
+  await master.wait();
+  const seconds = Number(done.ms) / 1000;
+  const mbps = mb / seconds;
+  console.log(
+    `cluster, ${mappers} map worker(s): ${mbps.toFixed(2)} MB/s (${
+      seconds.toFixed(2)
+    } s, ${done.maps} maps); ratio to single process ${(mbps / localMbps).toFixed(2)}`,
+  );
+  for (const w of workers) {
+    await w.stop();
+    await w[Symbol.asyncDispose]();
+  }
 }
-
-const raw = await run(false);
-const lab = await run(true);
-console.log(`lab15: ${Math.round(lab)} round trips/s with the protocol (${total} pings)`);
-console.log(`raw REQ/REP: ${Math.round(raw)} round trips/s; ratio ${(lab / raw).toFixed(2)}`);
-await terminate();
+console.log(`cores: ${navigator.hardwareConcurrency}; load average: ${Deno.loadavg().join(" ")}`);

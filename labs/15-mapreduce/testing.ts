@@ -1,68 +1,122 @@
 /**
- * Lab 15 test helpers: start the real roles on ephemeral ports and talk to them.
+ * Lab 15 test helpers: a generated corpus and a cluster of real processes (mr_master, map
+ * and reduce workers) over an `ipc://` endpoint in a temp dir, so a re-run master binds the
+ * same endpoint and the running workers find it again.
  *
  * @module
  */
 
-import { type RoleProcess, spawnRole } from "@lib/testing/mod.ts";
-import { Request } from "@lib/zmq/mod.ts";
-import { decodeReply, type Pong, type Refusal } from "./internal/protocol.ts";
+import { type RoleProcess, spawnRole, type TempDir, tempDir } from "@lib/testing/mod.ts";
+import { generateCorpus } from "./internal/corpus.ts";
+import type { JobName } from "./internal/jobs.ts";
 
-/** A running mr_master and the endpoint it really bound. */
-export interface Server extends AsyncDisposable {
-  proc: RoleProcess;
+/** A job's directories and the files of its corpus. */
+export interface JobDirs extends AsyncDisposable {
+  dir: TempDir;
+  input: string;
+  work: string;
+  out: string;
   endpoint: string;
+  files: string[];
 }
 
 /**
- * Starts mr_master on an ephemeral TCP port; waits for its `listening` event.
+ * A temp dir with a generated corpus (`input/`), `work/`, `out/` and an ipc endpoint.
  *
  * @example
  * ```ts
- * import { startServer } from "./testing.ts";
- *
- * await using server = await startServer();
- * console.log(server.endpoint); // "tcp://127.0.0.1:41234"
+ * import { jobDirs } from "./testing.ts";
+ * await using dirs = await jobDirs("wordcount", 200_000, { poison: true });
  * ```
  */
-export async function startServer(args: string[] = []): Promise<Server> {
-  const proc = await spawnRole("15", "mr_master", ["--bind", "tcp://127.0.0.1:*", ...args]);
+export async function jobDirs(
+  job: JobName,
+  bytes: number,
+  options: { poison?: boolean; files?: number } = {},
+): Promise<JobDirs> {
+  const dir = await tempDir();
+  const input = `${dir.path}/input`;
+  const files = await generateCorpus(input, {
+    job,
+    bytes,
+    files: options.files ?? 3,
+    poison: options.poison,
+  });
+  return {
+    dir,
+    input,
+    work: `${dir.path}/work`,
+    out: `${dir.path}/out`,
+    endpoint: `ipc://${dir.path}/mr.sock`,
+    files,
+    [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose](),
+  };
+}
+
+/** Generous defaults for a loaded 2-core machine: a worker is dead after 5 s of silence. */
+export const TEST_TIMING = ["--heartbeat-interval", "250", "--liveness", "20"];
+
+/**
+ * Starts mr_master on the dirs' endpoint; waits for `listening`.
+ *
+ * @example
+ * ```ts
+ * import { jobDirs, startMaster } from "./testing.ts";
+ * await using dirs = await jobDirs("wordcount", 100_000);
+ * await using master = await startMaster(dirs, ["--job", "wordcount"]);
+ * ```
+ */
+export async function startMaster(dirs: JobDirs, args: string[] = []): Promise<RoleProcess> {
+  const proc = await spawnRole("15", "mr_master", [
+    "--bind",
+    dirs.endpoint,
+    "--input",
+    dirs.input,
+    "--work-dir",
+    dirs.work,
+    "--out-dir",
+    dirs.out,
+    "--split-size",
+    "32KiB",
+    "--reducers",
+    "3",
+    "--top",
+    "0",
+    "--refresh",
+    "0",
+    ...TEST_TIMING,
+    ...args,
+  ]);
   try {
-    const { endpoint } = await proc.event("listening");
-    return {
-      proc,
-      endpoint: String(endpoint),
-      [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-    };
+    await proc.event("listening", undefined, { timeout: 60_000 });
+    return proc;
   } catch (error) {
     await proc[Symbol.asyncDispose]();
     throw error;
   }
 }
 
-/**
- * Sends one request (frames) over a fresh REQ socket and decodes the reply; rejects with
- * EAGAIN when no reply comes within `timeoutMs`.
- *
- * @example
- * ```ts
- * import { encodePing } from "./internal/protocol.ts";
- * import { request } from "./testing.ts";
- *
- * const reply = await request("tcp://127.0.0.1:5515", [encodePing(1)]);
- * ```
- */
-export async function request(
-  endpoint: string,
-  frames: Uint8Array[],
-  timeoutMs = 10_000,
-): Promise<Pong | Refusal> {
-  const req = new Request({ linger: 0, receiveTimeout: timeoutMs });
+/** Starts a worker (`map_worker` or `reduce_worker`) connected to the dirs' endpoint. */
+export async function startWorker(
+  dirs: JobDirs,
+  role: "map_worker" | "reduce_worker",
+  args: string[] = [],
+): Promise<RoleProcess> {
+  const proc = await spawnRole("15", role, ["--master", dirs.endpoint, ...TEST_TIMING, ...args]);
   try {
-    req.connect(endpoint);
-    await req.send(frames);
-    return decodeReply(await req.receive());
-  } finally {
-    req.close();
+    await proc.event("ready", undefined, { timeout: 60_000 });
+    return proc;
+  } catch (error) {
+    await proc[Symbol.asyncDispose]();
+    throw error;
   }
+}
+
+/** Every file of a directory and its bytes, by name. */
+export async function snapshot(dir: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile) out.set(entry.name, await Deno.readFile(`${dir}/${entry.name}`));
+  }
+  return out;
 }

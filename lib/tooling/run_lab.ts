@@ -131,6 +131,9 @@ interface Running {
   /** Was still running when the runner asked every role to stop. */
   askedToStop?: boolean;
   killed?: boolean;
+  /** Resolves at the role's first output line: its `started` event, logged once its signal
+   * handlers are in place (a signal before that would kill it by the default action). */
+  ready: Promise<void>;
 }
 
 /**
@@ -185,11 +188,21 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
       void r.stdin.close().catch(() => {});
       return;
     }
-    try {
-      r.child.kill(signal);
-    } catch {
-      // exited meanwhile
-    }
+    const kill = () => {
+      try {
+        r.child.kill(signal);
+      } catch {
+        // exited meanwhile
+      }
+    };
+    // A role still starting up (a short --duration on a busy machine) is signalled once it
+    // can handle the signal, not killed by it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    void Promise.race([r.ready, new Promise<void>((res) => timer = setTimeout(res, graceMs / 2))])
+      .then(() => {
+        clearTimeout(timer);
+        kill();
+      });
   };
 
   const stop = (reason: string, signal: Deno.Signal = "SIGTERM") => {
@@ -241,10 +254,15 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      const r: Running = { instance, child, stdin: child.stdin.getWriter() };
+      let markReady!: () => void;
+      const ready = new Promise<void>((resolve) => markReady = resolve);
+      const r: Running = { instance, child, stdin: child.stdin.getWriter(), ready };
       running.push(r);
       const prefix = paint(index, `${instance.label.padEnd(width)} |`);
-      const emit = (line: string) => write(`${prefix} ${line}`);
+      const emit = (line: string) => {
+        markReady();
+        write(`${prefix} ${line}`);
+      };
       const output = Promise.all([
         forEachLine(child.stdout, emit),
         forEachLine(child.stderr, emit),
@@ -253,6 +271,7 @@ export async function runLab(lab: LabManifest, options: RunLabOptions = {}): Pro
         (async () => {
           const status = await child.status;
           await output;
+          markReady();
           r.status = status;
           void r.stdin.close().catch(() => {});
           const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;

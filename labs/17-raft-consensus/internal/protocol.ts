@@ -1,95 +1,234 @@
 /**
- * Lab 17 wire protocol: one msgpack frame per message, checked by a schema on the way in
- * (a malformed frame throws BadMessageError, which the role logs as `bad_message` and drops).
+ * Lab 17 wire protocol (msgpack, schema-checked on the way in: a malformed frame throws
+ * BadMessageError, which the roles log as `bad_message` and drop).
+ *
+ * Peer bus (PUB-SUB mesh): every node binds one PUB; every node's SUB connects to every
+ * peer's PUB and subscribes to its own id. A message is two frames:
+ *
+ * ```
+ * [ to (node id, the SUB topic) ][ msgpack RaftMessage ]
+ * ```
+ *
+ * ZeroMQ topics are prefixes ("n1" also matches "n10"), so a receiver also checks that the
+ * first frame equals its id exactly.
+ *
+ * Clients (ROUTER on each node, DEALER on the client): `[ msgpack ClientRequest ]` in,
+ * `[ msgpack ClientReply ]` out.
  *
  * @module
  */
 
 import { BadMessageError, decode, encode, type Infer, s } from "@lib/codec/mod.ts";
 
-/** A request: `{ kind: "ping", seq }`. */
-export const Ping = s.object({ kind: s.literal("ping"), seq: s.int({ min: 0 }) }, { strict: true });
-/** A request. */
-export type Ping = Infer<typeof Ping>;
+/** Longest node id. */
+export const MAX_ID = 32;
+/** Longest key / value of the key-value state machine. */
+export const MAX_KEY = 256;
+/** Longest value. */
+export const MAX_VALUE = 64 * 1024;
+/** Most entries in one AppendEntries. */
+export const MAX_BATCH = 512;
 
-/** The answer to a ping: the same `seq` and the name of the role that answered. */
-export const Pong = s.object({ kind: s.literal("pong"), seq: s.int({ min: 0 }), role: s.string() });
-/** The answer to a ping. */
-export type Pong = Infer<typeof Pong>;
+const id = s.string({ min: 1, max: MAX_ID });
+const index = s.int({ min: 0 });
 
-/** The answer to a malformed request: what was wrong with it. */
-export const Refusal = s.object({ kind: s.literal("error"), reason: s.string() });
-/** The answer to a malformed request. */
-export type Refusal = Infer<typeof Refusal>;
+/** A command of the replicated key-value state machine. */
+export const Command = s.oneOf(
+  s.object({ op: s.literal("noop") }, { strict: true }),
+  s.object({
+    op: s.literal("put"),
+    key: s.string({ min: 1, max: MAX_KEY }),
+    value: s.string({ max: MAX_VALUE }),
+    client: s.string({ min: 1, max: 64 }),
+    seq: s.int({ min: 1 }),
+  }, { strict: true }),
+  s.object({
+    op: s.literal("del"),
+    key: s.string({ min: 1, max: MAX_KEY }),
+    client: s.string({ min: 1, max: 64 }),
+    seq: s.int({ min: 1 }),
+  }, { strict: true }),
+);
+/** A command of the replicated key-value state machine. */
+export type Command = Infer<typeof Command>;
+
+/** One log entry. */
+export const Entry = s.object({
+  index: s.int({ min: 1 }),
+  term: s.int({ min: 1 }),
+  command: Command,
+});
+/** One log entry. */
+export type Entry = Infer<typeof Entry>;
+
+const base = { from: id, to: id, term: index };
+
+/** Every peer message (Raft RPCs and their answers). */
+export const RaftMessage = s.oneOf(
+  s.object({
+    ...base,
+    type: s.literal("pre_vote"),
+    lastLogIndex: index,
+    lastLogTerm: index,
+  }, { strict: true }),
+  s.object({ ...base, type: s.literal("pre_vote_reply"), granted: s.boolean() }, { strict: true }),
+  s.object({
+    ...base,
+    type: s.literal("request_vote"),
+    lastLogIndex: index,
+    lastLogTerm: index,
+  }, { strict: true }),
+  s.object({ ...base, type: s.literal("vote_reply"), granted: s.boolean() }, { strict: true }),
+  s.object({
+    ...base,
+    type: s.literal("append"),
+    prevLogIndex: index,
+    prevLogTerm: index,
+    entries: s.array(Entry, { max: MAX_BATCH }),
+    leaderCommit: index,
+    /** ReadIndex round this heartbeat confirms (0: none). */
+    readSeq: index,
+    /** The leader's client endpoint, for redirects. */
+    clientEndpoint: s.string({ max: 256 }),
+  }, { strict: true }),
+  s.object({
+    ...base,
+    type: s.literal("append_reply"),
+    success: s.boolean(),
+    /** On success the last index known to match; on failure the follower's last index. */
+    matchIndex: index,
+    readSeq: index,
+  }, { strict: true }),
+  s.object({
+    ...base,
+    type: s.literal("install_snapshot"),
+    lastIncludedIndex: index,
+    lastIncludedTerm: index,
+    data: s.bytes({ max: 64 * 1024 * 1024 }),
+    clientEndpoint: s.string({ max: 256 }),
+  }, { strict: true }),
+  s.object({
+    ...base,
+    type: s.literal("snapshot_reply"),
+    matchIndex: index,
+  }, { strict: true }),
+);
+/** Every peer message. */
+export type RaftMessage = Infer<typeof RaftMessage>;
+/** The `type` of a peer message. */
+export type RaftMessageType = RaftMessage["type"];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
- * Encodes a ping.
+ * Frames of a peer message: the addressee's id as topic, then the body.
  *
  * @example
  * ```ts
- * import { decodePing, encodePing } from "./protocol.ts";
- *
- * console.log(decodePing([encodePing(7)]).seq); // 7
+ * import { decodePeerFrames, encodePeerFrames } from "./protocol.ts";
+ * const frames = encodePeerFrames({ type: "vote_reply", from: "n2", to: "n1", term: 3, granted: true });
+ * decodePeerFrames(frames, "n1").type; // "vote_reply"
  * ```
  */
-export function encodePing(seq: number): Uint8Array {
-  return encode({ kind: "ping", seq } satisfies Ping);
+export function encodePeerFrames(message: RaftMessage): [Uint8Array, Uint8Array] {
+  return [encoder.encode(message.to), encode(message)];
 }
 
 /**
- * Decodes a request of one frame; throws BadMessageError otherwise.
- *
- * @example
- * ```ts
- * import { decodePing, encodePing } from "./protocol.ts";
- *
- * const ping = decodePing([encodePing(1)]); // { kind: "ping", seq: 1 }
- * ```
+ * Decodes a peer message addressed to `self` (throws BadMessageError on a wrong topic, a
+ * wrong frame count or a malformed body).
  */
-export function decodePing(frames: Uint8Array[]): Ping {
-  return decode(oneFrame(frames), Ping);
+export function decodePeerFrames(frames: Uint8Array[], self: string): RaftMessage {
+  if (frames.length !== 2) throw new BadMessageError(`expected 2 frames, got ${frames.length}`);
+  const topic = decoder.decode(frames[0]);
+  if (topic !== self) {
+    throw new BadMessageError(`expected topic ${self}, got ${topic.slice(0, 40)}`);
+  }
+  const message = decode(frames[1], RaftMessage);
+  if (message.to !== self) throw new BadMessageError(`expected to=${self}, got ${message.to}`);
+  return message;
 }
 
-/**
- * Encodes the answer to `seq`.
- *
- * @example
- * ```ts
- * import { decodeReply, encodePong } from "./protocol.ts";
- *
- * console.log(decodeReply([encodePong(3, "consensus_node")])); // { kind: "pong", seq: 3, role: "consensus_node" }
- * ```
- */
-export function encodePong(seq: number, role: string): Uint8Array {
-  return encode({ kind: "pong", seq, role } satisfies Pong);
-}
+/** A client request: a write (put/del) with client id and sequence, or a read. */
+export const ClientRequest = s.oneOf(
+  s.object({
+    kind: s.literal("put"),
+    /** Attempt id, echoed in the reply. */
+    rid: s.string({ min: 1, max: 64 }),
+    client: s.string({ min: 1, max: 64 }),
+    seq: s.int({ min: 1 }),
+    key: s.string({ min: 1, max: MAX_KEY }),
+    value: s.string({ max: MAX_VALUE }),
+  }, { strict: true }),
+  s.object({
+    kind: s.literal("del"),
+    rid: s.string({ min: 1, max: 64 }),
+    client: s.string({ min: 1, max: 64 }),
+    seq: s.int({ min: 1 }),
+    key: s.string({ min: 1, max: MAX_KEY }),
+  }, { strict: true }),
+  s.object({
+    kind: s.literal("get"),
+    rid: s.string({ min: 1, max: 64 }),
+    key: s.string({ min: 1, max: MAX_KEY }),
+  }, { strict: true }),
+  s.object({ kind: s.literal("status"), rid: s.string({ min: 1, max: 64 }) }, { strict: true }),
+);
+/** A client request. */
+export type ClientRequest = Infer<typeof ClientRequest>;
+
+/** A reply to a client. */
+export const ClientReply = s.oneOf(
+  s.object({
+    kind: s.literal("ok"),
+    rid: s.string(),
+    /** The value read (get) or the previous value (put/del); null when there was none. */
+    value: s.nullable(s.string()),
+    /** The log index the write was applied at, or the read index of a get. */
+    index: index,
+    /** True when a retried write had already been applied (answered from the dedup table). */
+    duplicate: s.boolean(),
+  }, { strict: true }),
+  s.object({
+    kind: s.literal("redirect"),
+    rid: s.string(),
+    /** The leader this node knows of, if any. */
+    leader: s.nullable(s.string()),
+    endpoint: s.nullable(s.string()),
+  }, { strict: true }),
+  s.object({ kind: s.literal("error"), rid: s.string(), reason: s.string() }, { strict: true }),
+  s.object({
+    kind: s.literal("status"),
+    rid: s.string(),
+    id: s.string(),
+    role: s.string(),
+    term: index,
+    leader: s.nullable(s.string()),
+    commitIndex: index,
+    lastApplied: index,
+  }, { strict: true }),
+);
+/** A reply to a client. */
+export type ClientReply = Infer<typeof ClientReply>;
 
 /**
- * Encodes the answer to a malformed request.
+ * Decodes a client request of one frame.
  *
  * @example
  * ```ts
- * import { encodeRefusal } from "./protocol.ts";
- *
- * const frame = encodeRefusal("seq: expected integer >= 0, got -1");
+ * import { decodeClientRequest } from "./protocol.ts";
+ * import { encode } from "@lib/codec/mod.ts";
+ * decodeClientRequest([encode({ kind: "get", rid: "r1", key: "x" })]).kind; // "get"
  * ```
  */
-export function encodeRefusal(reason: string): Uint8Array {
-  return encode({ kind: "error", reason } satisfies Refusal);
+export function decodeClientRequest(frames: Uint8Array[]): ClientRequest {
+  return decode(oneFrame(frames), ClientRequest);
 }
 
-/**
- * Decodes a reply (a pong or a refusal); throws BadMessageError otherwise.
- *
- * @example
- * ```ts
- * import { decodeReply, encodeRefusal } from "./protocol.ts";
- *
- * console.log(decodeReply([encodeRefusal("no")]).kind); // "error"
- * ```
- */
-export function decodeReply(frames: Uint8Array[]): Pong | Refusal {
-  return decode(oneFrame(frames), s.oneOf(Pong, Refusal));
+/** Decodes a reply of one frame. */
+export function decodeClientReply(frames: Uint8Array[]): ClientReply {
+  return decode(oneFrame(frames), ClientReply);
 }
 
 function oneFrame(frames: Uint8Array[]): Uint8Array {
