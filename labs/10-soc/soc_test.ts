@@ -147,6 +147,9 @@ Deno.test("bad configuration is one line and exit 2; --help works for every role
   const types = await runOnce("10", "anomaly_detector", ["--types", "ip,url"]);
   assert.equal(types.code, 2);
   assert.match(types.stderr, /expected types from ip, domain, hash, got "url"/);
+  const db = await runOnce("10", "anomaly_detector", ["--db", "/nonexistent/dir/x.db"]);
+  assert.equal(db.code, 2);
+  assert.match(db.stderr, /--db .*its directory does not exist/);
   for (
     const role of [
       "threat_feed",

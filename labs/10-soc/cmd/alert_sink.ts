@@ -17,6 +17,7 @@ import {
 import { Option } from "@lib/role/mod.ts";
 import { Pull } from "@lib/zmq/mod.ts";
 import { AlertStore } from "../internal/alert_store.ts";
+import { sqlitePath } from "../internal/options.ts";
 import { LIVE_PAGE } from "../internal/live_page.ts";
 import { decodeAlert, MAX_BODY_BYTES } from "../internal/protocol.ts";
 
@@ -46,7 +47,7 @@ await runRole<Options>({
         endpoint,
         "tcp://127.0.0.1:5614",
       )
-      .option("--db <path>", "SQLite alert store (':memory:' = not kept)", ":memory:")
+      .option("--db <path>", "SQLite alert store (':memory:' = not kept)", sqlitePath, ":memory:")
       .addOption(
         new Option("--http <host:port>", "web view and /alerts.json, or off")
           .argParser(listenAddress)

@@ -11,6 +11,7 @@ import { BadMessageError } from "@lib/codec/mod.ts";
 import { endpoint, int, InvalidArgumentError, list, runRole } from "@lib/role/mod.ts";
 import { Reply, Subscriber } from "@lib/zmq/mod.ts";
 import { score } from "../internal/detector.ts";
+import { sqlitePath } from "../internal/options.ts";
 import { SqliteDetectorStore } from "../internal/detector_store.ts";
 import { IntelSet } from "../internal/intel.ts";
 import {
@@ -52,7 +53,12 @@ await runRole<Options>({
         ...INDICATOR_TYPES,
       ])
       .option("--bind <endpoint>", "REP endpoint to bind", endpoint, "tcp://127.0.0.1:5611")
-      .option("--db <path>", "SQLite history (':memory:' forgets it on restart)", ":memory:")
+      .option(
+        "--db <path>",
+        "SQLite history (':memory:' forgets it on restart)",
+        sqlitePath,
+        ":memory:",
+      )
       .option("--stats-interval <ms>", "stats log interval (0 = off)", int({ min: 0 }), 10_000),
   async run(options, ctx) {
     const store = new SqliteDetectorStore(options.db);
