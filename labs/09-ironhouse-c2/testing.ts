@@ -5,7 +5,7 @@
  * @module
  */
 import { type RoleProcess, spawnRole, waitFor } from "@lib/testing/mod.ts";
-import { generateCert, readSecretCert } from "./internal/cert_store.ts";
+import { generateCert, readSecretCert } from "@lib/zmq/zcert.ts";
 
 /** Where a test's certificates live. */
 export interface CertSet {

@@ -1,39 +1,95 @@
 /**
- * Lab 19 test helpers: start the real roles on ephemeral ports and talk to them.
+ * Lab 19 test helpers: certificate sets, the roles on ephemeral ports and a tshark capture
+ * on `lo` (the same recipe as Lab 09's: ../shared/recipes.md).
  *
  * @module
  */
+import { type RoleProcess, spawnRole, waitFor } from "@lib/testing/mod.ts";
+import { generateCert, readSecretCert } from "@lib/zmq/zcert.ts";
 
-import { type RoleProcess, spawnRole } from "@lib/testing/mod.ts";
-import { Request } from "@lib/zmq/mod.ts";
-import { decodeReply, type Pong, type Refusal } from "./internal/protocol.ts";
-
-/** A running secure_server and the endpoint it really bound. */
-export interface Server extends AsyncDisposable {
-  proc: RoleProcess;
-  endpoint: string;
+/** Where a test's certificates live. */
+export interface CertSet {
+  dir: string;
+  serverSecret: string;
+  serverPublic: string;
+  /** The server's allow-list directory. */
+  clients: string;
+  /** An enrolled client: `${clients}/client1.key_secret`. */
+  clientSecret: string;
+  /** Not enrolled: `${dir}/outside/intruder.key_secret`. */
+  intruderSecret: string;
+  /** Every secret key of the set, to prove none leaks. */
+  secrets: string[];
 }
 
 /**
- * Starts secure_server on an ephemeral TCP port; waits for its `listening` event.
+ * Generates a server pair, an enrolled client and an intruder under `dir`.
  *
  * @example
  * ```ts
- * import { startServer } from "./testing.ts";
- *
- * await using server = await startServer();
- * console.log(server.endpoint); // "tcp://127.0.0.1:41234"
+ * import { tempDir } from "@lib/testing/mod.ts";
+ * import { makeCerts } from "./testing.ts";
+ * await using dir = await tempDir();
+ * const certs = await makeCerts(dir.path);
  * ```
  */
-export async function startServer(args: string[] = []): Promise<Server> {
-  const proc = await spawnRole("19", "secure_server", ["--bind", "tcp://127.0.0.1:*", ...args]);
+export async function makeCerts(dir: string): Promise<CertSet> {
+  const set = {
+    dir,
+    serverSecret: `${dir}/server/server.key_secret`,
+    serverPublic: `${dir}/server/server.key`,
+    clients: `${dir}/clients`,
+    clientSecret: `${dir}/clients/client1.key_secret`,
+    intruderSecret: `${dir}/outside/intruder.key_secret`,
+  };
+  for (const path of [set.serverSecret, set.clientSecret, set.intruderSecret]) {
+    await generateCert(path);
+  }
+  const secrets = [set.serverSecret, set.clientSecret, set.intruderSecret].map((path) =>
+    readSecretCert(path).secretKey
+  );
+  return { ...set, secrets };
+}
+
+/** A running secure_server and its real endpoint. */
+export interface Server {
+  proc: RoleProcess;
+  endpoint: string;
+  port: number;
+}
+
+/**
+ * Starts secure_server on an ephemeral port with `certs` (fast reload, 50 readings/s).
+ *
+ * @example
+ * ```ts
+ * import { tempDir } from "@lib/testing/mod.ts";
+ * import { makeCerts, startServer } from "./testing.ts";
+ * await using dir = await tempDir();
+ * const server = await startServer(await makeCerts(dir.path));
+ * await server.proc.stop();
+ * ```
+ */
+export async function startServer(certs: CertSet, extra: string[] = []): Promise<Server> {
+  const proc = await spawnRole("19", "secure_server", [
+    "--bind",
+    "tcp://127.0.0.1:*",
+    "--cert",
+    certs.serverSecret,
+    "--clients",
+    certs.clients,
+    "--reload-interval",
+    "100",
+    "--rate",
+    "50",
+    "--stats-interval",
+    "500",
+    ...extra,
+  ]);
   try {
-    const { endpoint } = await proc.event("listening");
-    return {
-      proc,
-      endpoint: String(endpoint),
-      [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
-    };
+    const { endpoint } = await proc.event("listening", undefined, { timeout: 30_000 });
+    const port = Number(String(endpoint).split(":").at(-1));
+    return { proc, endpoint: String(endpoint), port };
   } catch (error) {
     await proc[Symbol.asyncDispose]();
     throw error;
@@ -41,28 +97,172 @@ export async function startServer(args: string[] = []): Promise<Server> {
 }
 
 /**
- * Sends one request (frames) over a fresh REQ socket and decodes the reply; rejects with
- * EAGAIN when no reply comes within `timeoutMs`.
+ * Starts a secure_client pinning `serverPublic` with the secret certificate `secret`.
  *
  * @example
  * ```ts
- * import { encodePing } from "./internal/protocol.ts";
- * import { request } from "./testing.ts";
- *
- * const reply = await request("tcp://127.0.0.1:5519", [encodePing(1)]);
+ * import { startClient } from "./testing.ts";
+ * const client = await startClient("tcp://127.0.0.1:5519", "/srv/server.key", "/srv/c.key_secret");
+ * await client.stop();
  * ```
  */
-export async function request(
+export function startClient(
   endpoint: string,
-  frames: Uint8Array[],
-  timeoutMs = 10_000,
-): Promise<Pong | Refusal> {
-  const req = new Request({ linger: 0, receiveTimeout: timeoutMs });
+  serverPublic: string,
+  secret: string,
+  extra: string[] = [],
+): Promise<RoleProcess> {
+  return spawnRole("19", "secure_client", [
+    "--connect",
+    endpoint,
+    "--server-key-file",
+    serverPublic,
+    "--cert",
+    secret,
+    "--view",
+    "none",
+    "--stats-interval",
+    "300",
+    "--redial-interval",
+    "100",
+    "--redial-max",
+    "500",
+    ...extra,
+  ]);
+}
+
+/** Whether tshark can run here, or why not. */
+export async function tsharkMissing(): Promise<string | undefined> {
   try {
-    req.connect(endpoint);
-    await req.send(frames);
-    return decodeReply(await req.receive());
-  } finally {
-    req.close();
+    const out = await new Deno.Command("tshark", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    if (!out.success) return "tshark --version failed";
+  } catch {
+    return "tshark is not installed (apt-get install tshark)";
   }
+  if (Deno.uid?.() !== 0) return "capturing on lo needs root";
+  return undefined;
+}
+
+/** A running capture. */
+export interface Capture extends AsyncDisposable {
+  /**
+   * Stops capturing (the port must still be open: an end marker is sent through it); how
+   * many TCP segments carry `needle` and how many had a payload.
+   */
+  finish(needle: string): Promise<{ hits: number; packets: number }>;
+}
+
+const hex = (text: string) =>
+  [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * Captures TCP `port` on `lo` with tshark, printing each segment's payload as it goes.
+ * Resolves once the capture provably sees traffic: bare TCP connects to the port are made
+ * until tshark reports one (dumpcap attaches its filter a while after it says
+ * "Capturing on").
+ *
+ * @example
+ * ```ts
+ * import { captureLoopback } from "./testing.ts";
+ * await using capture = await captureLoopback(5590);
+ * const { hits } = await capture.finish("SECRET");
+ * ```
+ */
+export async function captureLoopback(port: number): Promise<Capture> {
+  const child = new Deno.Command("tshark", {
+    args: [
+      "-l",
+      "-i",
+      "lo",
+      "-f",
+      `tcp port ${port}`,
+      "-a",
+      "duration:300",
+      "-T",
+      "fields",
+      "-e",
+      "tcp.len",
+      "-e",
+      "tcp.payload",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines: string[] = [];
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (rest) lines.push(rest);
+  })();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      child.kill("SIGINT");
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 10_000);
+    await child.status;
+    clearTimeout(timer);
+    await reading.catch(() => {});
+  };
+  try {
+    await waitFor("tshark to see a probe connection", async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      } catch {
+        // nothing listening yet is fine: the SYN still crosses lo
+      }
+      return lines.length > 0;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    async finish(needle: string) {
+      // tshark prints packets in order: once a marker sent now shows, every earlier
+      // segment has been printed. The port must still be open.
+      const marker = `CAPTURE-MARK-${crypto.randomUUID()}`;
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(new TextEncoder().encode(marker));
+        await waitFor(
+          "tshark to print the end marker",
+          () => lines.some((l) => l.includes(hex(marker))),
+          {
+            timeoutMs: 30_000,
+          },
+        );
+      } finally {
+        conn.close();
+      }
+      await stop();
+      const target = hex(needle);
+      const segments = lines.map((line) => line.split("\t")).filter(([len]) => Number(len) > 0);
+      return {
+        hits: segments.filter(([, payload]) => (payload ?? "").replaceAll(":", "").includes(target))
+          .length,
+        packets: segments.length,
+      };
+    },
+    [Symbol.asyncDispose]: stop,
+  };
 }

@@ -42,6 +42,7 @@ const SYMBOLS = {
   zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_size: { parameters: ["buffer"], result: "usize" },
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
+  zmq_msg_gets: { parameters: ["buffer", "buffer"], result: "pointer" },
   zmq_socket_monitor: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   zmq_z85_encode: { parameters: ["buffer", "buffer", "usize"], result: "pointer" },
   zmq_z85_decode: { parameters: ["buffer", "buffer"], result: "pointer" },

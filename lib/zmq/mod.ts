@@ -26,6 +26,7 @@ export {
   curveKeyPair,
   curvePublic,
   version,
+  Z85_ALPHABET,
   z85Decode,
   z85Encode,
 } from "./curve.ts";
@@ -39,8 +40,10 @@ export {
   SYNC_COMPLETION_LIMIT,
 } from "./reactor.ts";
 export {
+  DEFAULT_MESSAGE_PROPERTIES,
   type Frame,
   type Message,
+  type MessageWithMetadata,
   Socket,
   type SocketOptions,
   ZERO_COPY_THRESHOLD,
@@ -79,3 +82,25 @@ export {
   type ZapRequest,
 } from "./zap.ts";
 export { allowListAuthorizer } from "./allow_list.ts";
+export {
+  type Cert,
+  type CertCheck,
+  type CertDirectory,
+  CertError,
+  certPaths,
+  checkCertDirectory,
+  directorySignature,
+  fingerprint,
+  formatCert,
+  generateCert,
+  type GenerateCertOptions,
+  loadCertDirectory,
+  parseCert,
+  parsePublicKey,
+  parseZpl,
+  readCert,
+  readPublicCert,
+  readSecretCert,
+  secretModeProblem,
+  type ZplNode,
+} from "./zcert.ts";

@@ -75,12 +75,38 @@ interface PendingSend {
 
 interface PendingReceive {
   resolve: (frames: Uint8Array[]) => void;
+  /** `receiveWithMetadata`: read these connection properties and resolve here. */
+  properties?: readonly string[];
+  resolveWithMetadata?: (message: MessageWithMetadata) => void;
   /** A `receiveInto` buffer: the next frame goes there and `resolveInto` gets its size. */
   into?: Uint8Array;
   resolveInto?: (size: number) => void;
   reject: (error: unknown) => void;
   timer?: ReturnType<typeof setTimeout>;
 }
+
+/**
+ * A message and the properties of the connection it came on, as libzmq's
+ * `zmq_msg_gets` reports them (ZMQ 4.1+): `User-Id` (the ZAP handler's user id, for
+ * CURVE the id the handler chose, e.g. the client's Z85 public key), `Peer-Address`,
+ * `Socket-Type`, `Routing-Id`, and any `X-...` metadata the ZAP handler or the peer set.
+ * A property the connection does not have is absent.
+ *
+ * @example
+ * ```ts
+ * import type { MessageWithMetadata } from "@lib/zmq/mod.ts";
+ * const userOf = (m: MessageWithMetadata) => m.metadata["User-Id"] ?? "(anonymous)";
+ * ```
+ */
+export interface MessageWithMetadata {
+  frames: Uint8Array[];
+  metadata: Record<string, string>;
+}
+
+/** The properties `receiveWithMetadata()` reads unless told otherwise. */
+export const DEFAULT_MESSAGE_PROPERTIES: readonly string[] = ["User-Id", "Peer-Address"];
+
+const propertyNames = new Map<string, Uint8Array>();
 
 type OptionKind = "int" | "int64" | "bool" | "string" | "bytes" | "key";
 
@@ -690,6 +716,67 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return new Promise<Uint8Array[]>((resolve, reject) => this.#queueReceive({ resolve, reject }));
   }
 
+  /**
+   * Like `receive()`, and also reads the connection properties libzmq attached to the
+   * message (`zmq_msg_gets`): the security layer's `User-Id` tells a server which
+   * authenticated key sent it, whatever routing id the peer claims. Opt-in: plain
+   * `receive()` never pays for it. Queues in order with `receive()`.
+   *
+   * @example
+   * ```ts
+   * import { Dealer, Router } from "@lib/zmq/mod.ts";
+   * await using router = new Router();
+   * await router.bind("tcp://127.0.0.1:*");
+   * await using dealer = new Dealer();
+   * dealer.connect(router.lastEndpoint!);
+   * await dealer.send("hello");
+   * const { frames, metadata } = await router.receiveWithMetadata();
+   * console.log(metadata["Peer-Address"]); // "127.0.0.1"
+   * ```
+   */
+  receiveWithMetadata(
+    properties: readonly string[] = DEFAULT_MESSAGE_PROPERTIES,
+  ): Promise<MessageWithMetadata> {
+    if (this.#handle === null) return Promise.reject(closedError("receive"));
+    if (this.#receives.length === 0 && this.#reactor.mayComplete()) {
+      try {
+        const frames = this.#tryReceive(properties);
+        if (frames) {
+          if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
+          return Promise.resolve({ frames, metadata: this.#takeMetadata() });
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return new Promise<MessageWithMetadata>((resolveWithMetadata, reject) =>
+      this.#queueReceive({ resolve: () => {}, resolveWithMetadata, properties, reject })
+    );
+  }
+
+  #metadata: Record<string, string> = {};
+
+  #takeMetadata(): Record<string, string> {
+    const metadata = this.#metadata;
+    this.#metadata = {};
+    return metadata;
+  }
+
+  /** Reads `properties` of the message in `msg` into `#metadata`. */
+  #readMetadata(msg: Uint8Array, properties: readonly string[]): void {
+    const metadata: Record<string, string> = {};
+    for (const property of properties) {
+      let name = propertyNames.get(property);
+      if (!name) {
+        name = cstr(property);
+        if (propertyNames.size < 256) propertyNames.set(property, name);
+      }
+      const value = this.#z.zmq_msg_gets(msg, name);
+      if (value !== null) metadata[property] = Deno.UnsafePointerView.getCString(value);
+    }
+    this.#metadata = metadata;
+  }
+
   /** Queues a receive (with its `receiveTimeout`) for the reactor. */
   #queueReceive(pending: PendingReceive): void {
     if (this.receiveTimeout >= 0) {
@@ -806,7 +893,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /** Receives one whole message without blocking, or returns null (EAGAIN). */
-  #tryReceive(): Uint8Array[] | null {
+  #tryReceive(properties?: readonly string[]): Uint8Array[] | null {
     const handle = this.#live("receive");
     const z = this.#z;
     // One zmq_msg_t stays initialised for the socket's life: zmq_msg_recv releases its
@@ -829,6 +916,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         memcpy(frame, z.zmq_msg_data(msg), size <= SLAB_FRAME_LIMIT ? SIZES[size] : BigInt(size));
       }
       const more = z.zmq_msg_more(msg);
+      // Connection properties are the same on every frame: read them off the first.
+      if (properties !== undefined && frames.length === 0) this.#readMetadata(msg, properties);
       if (size >= RELEASE_AFTER_RECEIVE) {
         // Do not keep a large buffer of libzmq's alive until the next receive.
         z.zmq_msg_close(msg);
@@ -873,10 +962,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       if ((events & ZMQ_POLLIN) && this.#receives.length > 0) {
         while (this.#receives.length > 0) {
           if (!reactor.mayComplete()) return true;
-          const { into } = this.#receives[0];
+          const { into, properties } = this.#receives[0];
           let result: Uint8Array[] | number | null;
           try {
-            result = into ? this.#tryReceiveInto(into) : this.#tryReceive();
+            result = into ? this.#tryReceiveInto(into) : this.#tryReceive(properties);
           } catch (error) {
             const pending = this.#receives.shift()!;
             clearTimeout(pending.timer);
@@ -888,7 +977,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           const pending = this.#receives.shift()!;
           clearTimeout(pending.timer);
           if (typeof result === "number") pending.resolveInto!(result);
-          else pending.resolve(result);
+          else if (pending.resolveWithMetadata) {
+            pending.resolveWithMetadata({ frames: result, metadata: this.#takeMetadata() });
+          } else pending.resolve(result);
           progressed = true;
         }
       }

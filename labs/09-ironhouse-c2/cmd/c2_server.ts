@@ -3,13 +3,16 @@
  * as the CURVE server; its ZAP handler admits only agents whose public certificate is in
  * `--allow-dir` (reloaded when the directory changes). It sends each live agent the
  * scheduled commands in turn, numbered, and writes every command and result to the audit
- * log with the agent key's fingerprint. `c2_server keygen` writes a certificate pair.
+ * log with the agent key's fingerprint. Every message's ROUTER routing id must equal the
+ * ZAP User-Id libzmq attached to it (the key the sender authenticated with), so one
+ * agent cannot speak for another. With `--rotate-every`, agents rotate their keys
+ * (internal/key_rotation.ts). `c2_server keygen` writes a certificate pair.
  *
  * @module
  */
 import { ConfigError, endpoint, int, list, runRole } from "@lib/role/mod.ts";
 import { allowListAuthorizer, Router, ZapHandler } from "@lib/zmq/mod.ts";
-import type { ZapRequest } from "@lib/zmq/mod.ts";
+import type { MessageWithMetadata, ZapRequest } from "@lib/zmq/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { BadMessageError, decode, encode } from "@lib/codec/mod.ts";
 
@@ -18,10 +21,12 @@ import {
   certPaths,
   directorySignature,
   fingerprint,
+  formatCert,
   generateCert,
   loadCertDirectory,
   readSecretCert,
-} from "../internal/cert_store.ts";
+} from "@lib/zmq/zcert.ts";
+import { isPublicKey, Rotations } from "../internal/key_rotation.ts";
 import { AgentMessage, MAX_MESSAGE_BYTES, parseCommandSpec } from "../internal/protocol.ts";
 import { Sessions } from "../internal/sessions.ts";
 import { AuditLog } from "../internal/audit_log.ts";
@@ -40,6 +45,8 @@ interface Options {
   sessionTimeout: number;
   maxSessions: number;
   auditLog?: string;
+  rotateEvery: number;
+  rotationTimeout: number;
 }
 
 function commandList(value: string): string[] {
@@ -94,7 +101,19 @@ await runRole<Options>({
         10_000,
       )
       .option("--max-sessions <n>", "most agents served at once", int({ min: 1 }), 1000)
-      .option("--audit-log <file>", "append every command and result here (NDJSON)"),
+      .option("--audit-log <file>", "append every command and result here (NDJSON)")
+      .option(
+        "--rotate-every <ms>",
+        "have each agent rotate its key this long after it was first seen (0: never)",
+        int({ min: 0 }),
+        0,
+      )
+      .option(
+        "--rotation-timeout <ms>",
+        "abort a key rotation not finished within this time (the old key stays)",
+        int({ min: 100 }),
+        30_000,
+      ),
   validate(options) {
     if (!options.secretKeyFile) {
       throw new ConfigError("--secret-key-file: expected a path, got none");
@@ -152,7 +171,7 @@ await runRole<Options>({
     });
     let router: Router | undefined;
     let recycle = false;
-    const reload = async () => {
+    const reloadOnce = async () => {
       const next = await directorySignature(options.allowDir);
       if (next === signature) return;
       signature = next;
@@ -183,6 +202,9 @@ await runRole<Options>({
         router.close({ linger: 0 });
       }
     };
+    // One reload at a time (the timer and a finished rotation both ask for one).
+    let reloads = Promise.resolve();
+    const reload = () => (reloads = reloads.then(reloadOnce, reloadOnce));
     await reload();
     let reloading = false;
     ctx.every(options.reloadInterval, () => {
@@ -218,11 +240,21 @@ await runRole<Options>({
 
     let seq = Date.now();
     const counts = { commands: 0, results: 0, dropped: 0 };
-    const sendCommand = (key: string) => {
+    const rotations = new Rotations({
+      everyMs: options.rotateEvery,
+      timeoutMs: options.rotationTimeout,
+      max: options.maxSessions,
+    });
+    const sendCommand = (
+      key: string,
+      override?: { op: string; args: Record<string, string> },
+    ) => {
       const session = sessions.get(key);
       if (!session || !router || router.closed) return;
-      const spec = options.commands[session.next++ % options.commands.length];
-      const { op, args } = parseCommandSpec(spec);
+      const { op, args } = override ??
+        (rotations.due(key, systemClock.now())
+          ? { op: "rotate_key", args: {} }
+          : parseCommandSpec(options.commands[session.next++ % options.commands.length]));
       const command = { type: "command", seq: ++seq, op, args };
       router.send([key, encode(command)]).then(() => {
         counts.commands++;
@@ -245,22 +277,103 @@ await runRole<Options>({
       for (const session of sessions.expire()) {
         log.info("session_expired", { fingerprint: session.fingerprint, agent: session.name });
       }
+      for (const rotation of rotations.expire(systemClock.now())) {
+        void Deno.remove(`${options.allowDir}/${rotation.name}.rotating.key`).catch(() => {});
+        const fields = {
+          fingerprint: fingerprint(rotation.oldKey),
+          new_fingerprint: fingerprint(rotation.newKey),
+          reason: "not finished in time: the old key stays",
+        };
+        log.warn("key_rotation_aborted", fields);
+        void audit?.write({ event: "key_rotation_aborted", ...fields });
+      }
     });
+    /** The agent named its successor key over its authenticated session: enrol it. */
+    const startRotation = async (oldKey: string, result: unknown) => {
+      const newKey = (result as { public_key?: unknown } | undefined)?.public_key;
+      const name = allowed.get(oldKey);
+      if (!isPublicKey(newKey) || name === undefined) {
+        log.limited("warn", "key_rotation_refused", {
+          fingerprint: fingerprint(oldKey),
+          reason: name === undefined ? "the old key is no longer listed" : "no valid public_key",
+        });
+        return;
+      }
+      const started = rotations.start(
+        oldKey,
+        newKey,
+        name,
+        systemClock.now(),
+        (key) => allowed.has(key),
+      );
+      const fields = { fingerprint: fingerprint(oldKey), new_fingerprint: fingerprint(newKey) };
+      if (!started.ok) {
+        log.warn("key_rotation_refused", { ...fields, reason: started.reason });
+        await audit?.write({ event: "key_rotation_refused", ...fields, reason: started.reason });
+        return;
+      }
+      // Make before break: the new key is admitted beside the old one first.
+      const tmp = `${options.allowDir}/.${name}.rotating.tmp`;
+      await Deno.writeTextFile(
+        tmp,
+        formatCert({ publicKey: newKey, metadata: { name, rotated_from: fields.fingerprint } }),
+        { mode: 0o644 },
+      );
+      await Deno.rename(tmp, `${options.allowDir}/${name}.rotating.key`);
+      await reload();
+      log.info("key_rotation_started", { ...fields, agent: name });
+      await audit?.write({ event: "key_rotation_started", ...fields, agent: name });
+      sendCommand(oldKey, { op: "rotate_commit", args: { fingerprint: fields.new_fingerprint } });
+    };
+    /** The new key authenticated: it replaces the old certificate, which revokes the old key. */
+    const finishRotation = async (newKey: string) => {
+      const rotation = rotations.finish(newKey, systemClock.now());
+      if (!rotation) return;
+      await Deno.rename(
+        `${options.allowDir}/${rotation.name}.rotating.key`,
+        `${options.allowDir}/${rotation.name}.key`,
+      );
+      const fields = {
+        fingerprint: fingerprint(rotation.oldKey),
+        new_fingerprint: fingerprint(rotation.newKey),
+        agent: rotation.name,
+      };
+      log.info("key_rotated", fields);
+      await audit?.write({ event: "key_rotated", ...fields });
+      await reload(); // the old key leaves the allow-list: session dropped, handshake refused
+    };
 
-    const handle = async ([id, body, ...rest]: Uint8Array[]) => {
+    const handle = async ({ frames: [id, body, ...rest], metadata }: MessageWithMetadata) => {
       if (!body || rest.length > 0) {
         throw new BadMessageError(
           `expected [routing id, body], got ${1 + (body ? 1 : 0) + rest.length} frames`,
         );
       }
-      // The routing id is the sender's Z85 public key (see internal/sessions.ts); ZAP
-      // admitted only allowed keys, so a key not in the list now was revoked: ignore it.
+      // The routing id is the sender's Z85 public key (see internal/sessions.ts). A peer
+      // picks its routing id itself, so it must equal the key it authenticated with: the
+      // ZAP User-Id libzmq attaches to each message (zmq_msg_gets). Otherwise an admitted
+      // agent could speak for another one by claiming its key as routing id.
       const key = new TextDecoder().decode(id);
+      const userId = metadata["User-Id"];
+      if (userId !== key) {
+        log.limited("warn", "identity_mismatch", {
+          claimed: isPublicKey(key) ? fingerprint(key) : "(not a key)",
+          authenticated: userId ? fingerprint(userId) : "(none)",
+        }, `identity_mismatch:${userId}`);
+        await audit?.write({
+          event: "identity_mismatch",
+          claimed: isPublicKey(key) ? fingerprint(key) : "(not a key)",
+          authenticated: userId ? fingerprint(userId) : "(none)",
+        });
+        return;
+      }
+      // ZAP admitted only allowed keys, so a key not in the list now was revoked: ignore it.
       if (!allowed.has(key)) {
         log.limited("warn", "message_from_unlisted_key", { fingerprint: fingerprint(key) });
         return;
       }
       const message = decode(body, AgentMessage) as AgentMessage;
+      await finishRotation(key);
       const seen = sessions.seen(key, message.type === "hello" ? message.name : undefined);
       if (!seen) {
         log.limited("warn", "session_refused", {
@@ -293,6 +406,7 @@ await runRole<Options>({
         };
         log.info("result", fields);
         await audit?.write({ event: "result", ...fields });
+        if (message.op === "rotate_key" && message.ok) await startRotation(key, message.result);
       }
     };
 
@@ -351,7 +465,11 @@ await runRole<Options>({
         }
         log.info("socket_recycled", { endpoint: bound });
       }
-      await ctx.serve(socket, handle, { name: "router" });
+      // Opt-in metadata receive: each message with the User-Id of its connection.
+      const messages = async function* () {
+        for (;;) yield await socket.receiveWithMetadata(["User-Id"]);
+      };
+      await ctx.serve(messages(), handle, { name: "router" });
       if (!recycle) break;
       recycle = false;
     }

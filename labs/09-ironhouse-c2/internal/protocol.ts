@@ -13,7 +13,9 @@
 import { s } from "@lib/codec/mod.ts";
 
 /** Operations an agent carries out; anything else is refused with `unknown operation`. */
-export const OPERATIONS = ["facts", "health"] as const;
+export const OPERATIONS = ["facts", "health", "rotate_key", "rotate_commit"] as const;
+/** Operations an operator may schedule with `--commands` (rotate_commit follows rotate_key). */
+export const SCHEDULABLE = ["facts", "health", "rotate_key"] as const;
 /** One of {@link OPERATIONS}. */
 export type Operation = (typeof OPERATIONS)[number];
 
@@ -66,8 +68,8 @@ export interface Command {
  */
 export function parseCommandSpec(spec: string): { op: Operation; args: Record<string, string> } {
   const [op, arg] = spec.split(":", 2);
-  if (!(OPERATIONS as readonly string[]).includes(op)) {
-    throw new TypeError(`expected one of ${OPERATIONS.join(", ")}, got ${JSON.stringify(op)}`);
+  if (!(SCHEDULABLE as readonly string[]).includes(op)) {
+    throw new TypeError(`expected one of ${SCHEDULABLE.join(", ")}, got ${JSON.stringify(op)}`);
   }
   if (op === "health") {
     if (!(HEALTH_CHECKS as readonly string[]).includes(arg ?? "")) {

@@ -40,3 +40,75 @@ export class ReplayGuard {
     return this.#refused;
   }
 }
+
+/**
+ * The replay memory on disk: the highest command number accepted, written before the
+ * command runs (write-ahead: a crash between the write and the run can lose a command,
+ * never run one twice) so a restarted agent does not accept an old number again. The
+ * file is JSON `{"last_seq": N}`, written to a temporary file (mode 0600) and renamed
+ * over the old one, so it is always either the old or the new number, never torn.
+ *
+ * @example
+ * ```ts
+ * import { ReplayState } from "./replay_guard.ts";
+ * const dir = await Deno.makeTempDir();
+ * const state = ReplayState.open(`${dir}/agent1.replay`);
+ * state.guard.accept(5) && state.save(); // true
+ * ReplayState.open(`${dir}/agent1.replay`).guard.last; // 5
+ * ```
+ */
+export class ReplayState {
+  readonly path: string;
+  readonly guard: ReplayGuard;
+
+  private constructor(path: string, guard: ReplayGuard) {
+    this.path = path;
+    this.guard = guard;
+  }
+
+  /**
+   * Loads the state (a missing file is a first run: 0). A file that is not valid state
+   * throws a `TypeError` naming the problem: starting from 0 would re-open replays.
+   */
+  static open(path: string): ReplayState {
+    const guard = new ReplayGuard();
+    let text: string | undefined;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw new TypeError(`${path}: cannot read the replay state: ${(error as Error).name}`);
+      }
+    }
+    if (text !== undefined) {
+      let last: unknown;
+      try {
+        last = JSON.parse(text).last_seq;
+      } catch {
+        // reported below
+      }
+      if (typeof last !== "number" || !Number.isSafeInteger(last) || last < 0) {
+        throw new TypeError(
+          `${path}: expected replay state {"last_seq": <integer>}, got something else ` +
+            `(remove it only if you accept that old command numbers may run again)`,
+        );
+      }
+      if (last > 0) guard.accept(last);
+    }
+    return new ReplayState(path, guard);
+  }
+
+  /** Writes the guard's highest number (atomically: temporary file, then rename). */
+  save(): true {
+    const tmp = `${this.path}.tmp`;
+    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+    try {
+      file.writeSync(new TextEncoder().encode(JSON.stringify({ last_seq: this.guard.last })));
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    Deno.renameSync(tmp, this.path);
+    return true;
+  }
+}

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Clock } from "@lib/async/mod.ts";
-import { fingerprint } from "./cert_store.ts";
+import { fingerprint } from "@lib/zmq/zcert.ts";
 
 /** One connected, authenticated agent. */
 export interface Session {

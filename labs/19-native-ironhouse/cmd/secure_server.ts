@@ -1,39 +1,292 @@
 /**
- * secure_server: the stub role of Lab 19 (Native Ironhouse, Ironhouse (Native CurveZMQ)). Binds a REP socket and answers
- * each ping with a pong; a malformed request gets an error reply (REP must answer) and is
- * logged as `bad_message`. Replace it with the lab's real role; keep it thin: parse the
- * config, wire the parts from `internal/`, run.
+ * secure_server: Lab 19's streaming service over native CurveZMQ. A PUB socket that is the
+ * CURVE server (`ZMQ_CURVE_SERVER` = 1 with its secret key from `--cert`) publishes sensor
+ * readings; a ZAP handler (RFC 27) admits only subscribers whose public key is in the
+ * `--clients` certificate directory (Ironhouse), reloading it when it changes. A key
+ * removed from the directory is revoked: the socket is closed and bound again, so every
+ * subscriber goes through ZAP once more and the revoked one is refused (400).
  *
  * @module
  */
+import { ConfigError, endpoint, float, int, runRole } from "@lib/role/mod.ts";
+import { Publisher, ZapHandler } from "@lib/zmq/mod.ts";
+import {
+  CertError,
+  certPaths,
+  directorySignature,
+  fingerprint,
+  generateCert,
+  loadCertDirectory,
+  readSecretCert,
+} from "@lib/zmq/zcert.ts";
+import { encodeReading } from "../internal/protocol.ts";
+import { TrustList } from "../internal/trust.ts";
+import { Sensors } from "../internal/sensors.ts";
 
-import { BadMessageError } from "@lib/codec/mod.ts";
-import { endpoint, runRole } from "@lib/role/mod.ts";
-import { Reply } from "@lib/zmq/mod.ts";
-import { decodePing, encodePong, encodeRefusal } from "../internal/protocol.ts";
+/** ZAP domain of the stream socket. */
+const ZAP_DOMAIN = "lab19";
 
 interface Options {
-  bind: string;
+  bind?: string;
+  connect?: string;
+  cert: string;
+  clients: string;
+  generateMissing?: boolean;
+  reloadInterval: number;
+  rate: number;
+  sensors: number;
+  label: string;
+  statsInterval: number;
 }
 
 await runRole<Options>({
   name: "secure_server",
-  summary: "REP server: answers pings (the scaffold's stub; replace with the lab's role)",
+  summary: "CURVE server (PUB): streams sensor readings to subscribers in a client cert directory",
   configure: (cmd) =>
-    cmd.option("--bind <endpoint>", "REP endpoint to bind", endpoint, "tcp://127.0.0.1:5519"),
-  async run(options, ctx) {
-    const rep = new Reply();
-    await rep.bind(options.bind);
-    ctx.listening(rep);
-    await ctx.serve(rep, async (frames) => {
+    cmd
+      .option(
+        "--bind <endpoint>",
+        "PUB endpoint to bind (default tcp://127.0.0.1:5519 unless --connect)",
+        endpoint,
+      )
+      .option(
+        "--connect <endpoint>",
+        "dial a binding secure_client instead (still the CURVE server: ZMQ_CURVE_SERVER is " +
+          "about the handshake, not about who binds)",
+        endpoint,
+      )
+      .option(
+        "--cert <path>",
+        "this server's secret certificate NAME.key_secret (mode 0600); clients pin NAME.key",
+      )
+      .option(
+        "--clients <dir>",
+        "directory of client public certificates (*.key): the only subscribers admitted",
+      )
+      .option("--generate-missing", "create --cert and --clients when missing (demo)")
+      .option(
+        "--reload-interval <ms>",
+        "how often to look for --clients changes",
+        int({ min: 50 }),
+        1000,
+      )
+      .option(
+        "--rate <per-s>",
+        "readings per second (0: as fast as possible)",
+        float({ min: 0 }),
+        10,
+      )
+      .option("--sensors <n>", "number of simulated sensors", int({ min: 1, max: 1000 }), 3)
+      .option("--label <text>", "label carried in every reading", "lab19")
+      .option(
+        "--stats-interval <ms>",
+        "log stream_stats this often (0: never)",
+        int({ min: 0 }),
+        5000,
+      ),
+  validate(options) {
+    if (options.bind && options.connect) {
+      throw new ConfigError("--bind and --connect: expected one of them, got both");
+    }
+    if (!options.cert) throw new ConfigError("--cert: expected a path, got none");
+    if (!options.clients) throw new ConfigError("--clients: expected a directory, got none");
+    try {
+      certPaths(options.cert);
+    } catch (error) {
+      throw new ConfigError(`--cert: ${(error as Error).message}`);
+    }
+    if (!options.generateMissing) {
       try {
-        const ping = decodePing(frames);
-        await rep.send(encodePong(ping.seq, ctx.role));
+        readSecretCert(options.cert);
       } catch (error) {
-        // A REP socket must answer every request before it can take the next one.
-        if (error instanceof BadMessageError) await rep.send(encodeRefusal(error.reason));
-        throw error; // serve() logs it as bad_message and goes on
+        if (error instanceof CertError) throw new ConfigError(`--cert: ${error.message}`);
+        throw error;
       }
-    }, { name: "rep" });
+      let info: Deno.FileInfo | undefined;
+      try {
+        info = Deno.statSync(options.clients);
+      } catch {
+        // reported below
+      }
+      if (!info?.isDirectory) {
+        throw new ConfigError(`--clients: expected a directory, got ${options.clients}`);
+      }
+    }
+  },
+  async run(options, ctx) {
+    const log = ctx.log;
+    if (options.generateMissing) {
+      await Deno.mkdir(options.clients, { recursive: true, mode: 0o755 });
+      if (!(await Deno.stat(options.cert).catch(() => undefined))) {
+        const publicKey = await generateCert(options.cert, { metadata: { role: "secure_server" } });
+        log.info("certificate_created", {
+          file: certPaths(options.cert).publicPath,
+          fingerprint: fingerprint(publicKey),
+        });
+      }
+    }
+    const own = readSecretCert(options.cert);
+
+    // Ironhouse: libzmq asks the ZAP handler about every handshake of a socket that has a
+    // zapDomain; without a handler a CURVE server would admit any client key.
+    const trust = new TrustList();
+    const zap = new ZapHandler((request) => trust.decide(request));
+    zap.onDecision = (request, decision) => {
+      const fp = request.publicKey ? fingerprint(request.publicKey) : undefined;
+      if (decision.status === 200) {
+        log.limited("info", "client_allowed", {
+          fingerprint: fp,
+          client: trust.name(request.publicKey!),
+          address: request.address,
+        }, `client_allowed:${fp}`);
+      } else {
+        log.limited("warn", "client_denied", {
+          status: decision.status,
+          reason: decision.text,
+          mechanism: request.mechanism,
+          fingerprint: fp,
+          address: request.address,
+        }, `client_denied:${request.mechanism}:${fp}`);
+      }
+    };
+    zap.onBadRequest = (reason) => ctx.badMessage(reason, { socket: "zap" });
+    await zap.start();
+    ctx.defer(() => zap.close());
+
+    let pub: Publisher | undefined;
+    let bound: string | undefined;
+    let signature = "";
+    const open = async (again: boolean) => {
+      const socket = new Publisher({
+        linger: 0,
+        curveServer: true,
+        curveSecretKey: own.secretKey,
+        zapDomain: ZAP_DOMAIN,
+        sendHighWaterMark: 10_000,
+      });
+      watch(socket);
+      if (options.connect) {
+        socket.connect(options.connect);
+        if (!again) {
+          ctx.listening(options.connect, {
+            fingerprint: fingerprint(own.publicKey),
+            dialing: true,
+          });
+        }
+      } else {
+        const target = again ? bound! : options.bind ?? "tcp://127.0.0.1:5519";
+        for (let attempt = 0;; attempt++) {
+          try {
+            await socket.bind(target);
+            break;
+          } catch (error) {
+            // The old socket's port is released by libzmq's I/O thread: retry briefly.
+            if (!again || attempt >= 50 || ctx.signal.aborted) throw error;
+            await ctx.sleep(20);
+          }
+        }
+        bound = socket.lastEndpoint!;
+        if (!again) {
+          ctx.listening(socket, {
+            fingerprint: fingerprint(own.publicKey),
+            clients: trust.size,
+          });
+        }
+      }
+      pub = socket;
+    };
+    const watch = (socket: Publisher) => {
+      void (async () => {
+        for await (const event of socket.events) {
+          if (event.type === "handshake") {
+            counts.handshakes++;
+          } else if (event.type === "handshake:error:auth") {
+            log.limited("warn", "handshake_failed", {
+              type: event.type,
+              status: event.status,
+              address: event.address,
+            }, `handshake_failed:auth:${event.status}`);
+          } else if (
+            event.type === "handshake:error:protocol" || event.type === "handshake:error:other"
+          ) {
+            // A client that pinned another server key fails here (ZMTP_CRYPTOGRAPHIC).
+            log.limited("warn", "handshake_failed", {
+              type: event.type,
+              reason: event.error.code,
+              address: event.address,
+            }, `handshake_failed:${event.type}:${event.error.code}`);
+          }
+        }
+      })().catch(() => {});
+    };
+    const counts = { sent: 0, dropped: 0, handshakes: 0, revoked: 0 };
+
+    const reload = async () => {
+      const next = await directorySignature(options.clients);
+      if (next === signature) return;
+      signature = next;
+      const loaded = await loadCertDirectory(options.clients);
+      for (const problem of loaded.problems) log.warn("certificate_skipped", problem);
+      const change = trust.apply(loaded.keys);
+      log.info("allow_list_loaded", {
+        dir: options.clients,
+        keys: trust.size,
+        added: change.added.map(fingerprint),
+        removed: change.removed.map(fingerprint),
+      });
+      if (change.removed.length > 0 && pub) {
+        counts.revoked += change.removed.length;
+        for (const key of change.removed) {
+          log.warn("key_revoked", { fingerprint: fingerprint(key) });
+        }
+        // libzmq cannot close one peer of a PUB: close the socket and bind a fresh one on
+        // the same endpoint. Every subscriber reconnects through ZAP; the revoked get 400.
+        pub.close({ linger: 0 });
+        await open(true);
+        log.info("socket_recycled", { endpoint: bound ?? options.connect });
+      }
+    };
+    await reload();
+    await open(false);
+    let reloading = false;
+    ctx.every(options.reloadInterval, () => {
+      if (reloading) return;
+      reloading = true;
+      reload().catch((error) => log.limited("warn", "reload_failed", { error: String(error) }))
+        .finally(() => (reloading = false));
+    });
+
+    const sensors = new Sensors(options.sensors, options.label);
+    let lastStats = { at: performance.now(), sent: 0 };
+    if (options.statsInterval > 0) {
+      ctx.every(options.statsInterval, () => {
+        const now = performance.now();
+        log.info("stream_stats", {
+          ...counts,
+          rate: Math.round((counts.sent - lastStats.sent) / ((now - lastStats.at) / 1000)),
+          clients: trust.size,
+        });
+        lastStats = { at: now, sent: counts.sent };
+      });
+    }
+    const periodMs = options.rate > 0 ? 1000 / options.rate : 0;
+    let due = performance.now();
+    while (!ctx.signal.aborted) {
+      const socket = pub!;
+      const frames = encodeReading(sensors.next(Date.now()));
+      // While a revocation recycles the socket, readings are dropped (PUB semantics).
+      if (socket.closed || !socket.sendSync(frames)) counts.dropped++;
+      else counts.sent++;
+      if (periodMs > 0) {
+        due += periodMs;
+        const wait = due - performance.now();
+        if (wait > 0) await ctx.sleep(wait);
+        else if (wait < -1000) due = performance.now(); // far behind: do not burst
+      } else if (counts.sent % 256 === 0) {
+        await ctx.sleep(0);
+      }
+    }
+    pub?.close();
+    log.info("served", counts);
   },
 });

@@ -1,98 +1,74 @@
 /**
- * Lab 19 wire protocol: one msgpack frame per message, checked by a schema on the way in
- * (a malformed frame throws BadMessageError, which the role logs as `bad_message` and drops).
+ * Lab 19 stream protocol: the secure_server PUBlishes readings, two frames each, inside
+ * CURVE (RFC 26): `[topic, body]` where `topic` is `reading.<sensor>` (SUB filters on
+ * it) and `body` one msgpack map checked by a schema on the way in (a malformed message
+ * throws BadMessageError, which the client logs as `bad_message` and drops).
  *
  * @module
  */
 
 import { BadMessageError, decode, encode, type Infer, s } from "@lib/codec/mod.ts";
 
-/** A request: `{ kind: "ping", seq }`. */
-export const Ping = s.object({ kind: s.literal("ping"), seq: s.int({ min: 0 }) }, { strict: true });
-/** A request. */
-export type Ping = Infer<typeof Ping>;
-
-/** The answer to a ping: the same `seq` and the name of the role that answered. */
-export const Pong = s.object({ kind: s.literal("pong"), seq: s.int({ min: 0 }), role: s.string() });
-/** The answer to a ping. */
-export type Pong = Infer<typeof Pong>;
-
-/** The answer to a malformed request: what was wrong with it. */
-export const Refusal = s.object({ kind: s.literal("error"), reason: s.string() });
-/** The answer to a malformed request. */
-export type Refusal = Infer<typeof Refusal>;
+/** The topic prefix of every reading. */
+export const TOPIC_PREFIX = "reading.";
+/** Largest message the client accepts (libzmq drops the connection on a larger one). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /**
- * Encodes a ping.
+ * One reading: a per-server sequence (from 1, gapless: a gap means the subscriber lost
+ * messages), the server's boot id (a new one means the server restarted and the
+ * sequence starts over), the time, the sensor, its value and the stream's label.
+ */
+export const Reading = s.object({
+  seq: s.int({ min: 1 }),
+  boot: s.string(),
+  ts: s.number(),
+  sensor: s.string(),
+  value: s.number(),
+  label: s.string(),
+}, { strict: true });
+/** One reading. */
+export type Reading = Infer<typeof Reading>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Encodes a reading as `[topic, body]`.
  *
  * @example
  * ```ts
- * import { decodePing, encodePing } from "./protocol.ts";
- *
- * console.log(decodePing([encodePing(7)]).seq); // 7
+ * import { decodeReading, encodeReading } from "./protocol.ts";
+ * const reading = { seq: 1, boot: "b", ts: 0, sensor: "t1", value: 20.5, label: "lab" };
+ * decodeReading(encodeReading(reading)).value; // 20.5
  * ```
  */
-export function encodePing(seq: number): Uint8Array {
-  return encode({ kind: "ping", seq } satisfies Ping);
+export function encodeReading(reading: Reading): Uint8Array[] {
+  return [encoder.encode(`${TOPIC_PREFIX}${reading.sensor}`), encode(reading)];
 }
 
 /**
- * Decodes a request of one frame; throws BadMessageError otherwise.
+ * Decodes `[topic, body]`; throws BadMessageError when the frames, the schema or the
+ * topic (it must match the body's sensor) are wrong.
  *
  * @example
  * ```ts
- * import { decodePing, encodePing } from "./protocol.ts";
- *
- * const ping = decodePing([encodePing(1)]); // { kind: "ping", seq: 1 }
+ * import { decodeReading } from "./protocol.ts";
+ * try {
+ *   decodeReading([new Uint8Array(1)]);
+ * } catch (error) {
+ *   console.log((error as Error).message); // expected [topic, body], got 1 frame(s)
+ * }
  * ```
  */
-export function decodePing(frames: Uint8Array[]): Ping {
-  return decode(oneFrame(frames), Ping);
-}
-
-/**
- * Encodes the answer to `seq`.
- *
- * @example
- * ```ts
- * import { decodeReply, encodePong } from "./protocol.ts";
- *
- * console.log(decodeReply([encodePong(3, "secure_server")])); // { kind: "pong", seq: 3, role: "secure_server" }
- * ```
- */
-export function encodePong(seq: number, role: string): Uint8Array {
-  return encode({ kind: "pong", seq, role } satisfies Pong);
-}
-
-/**
- * Encodes the answer to a malformed request.
- *
- * @example
- * ```ts
- * import { encodeRefusal } from "./protocol.ts";
- *
- * const frame = encodeRefusal("seq: expected integer >= 0, got -1");
- * ```
- */
-export function encodeRefusal(reason: string): Uint8Array {
-  return encode({ kind: "error", reason } satisfies Refusal);
-}
-
-/**
- * Decodes a reply (a pong or a refusal); throws BadMessageError otherwise.
- *
- * @example
- * ```ts
- * import { decodeReply, encodeRefusal } from "./protocol.ts";
- *
- * console.log(decodeReply([encodeRefusal("no")]).kind); // "error"
- * ```
- */
-export function decodeReply(frames: Uint8Array[]): Pong | Refusal {
-  return decode(oneFrame(frames), s.oneOf(Pong, Refusal));
-}
-
-function oneFrame(frames: Uint8Array[]): Uint8Array {
-  if (frames.length !== 1) throw new BadMessageError(`expected 1 frame, got ${frames.length}`);
-  return frames[0];
+export function decodeReading(frames: Uint8Array[]): Reading {
+  if (frames.length !== 2) {
+    throw new BadMessageError(`expected [topic, body], got ${frames.length} frame(s)`);
+  }
+  const reading = decode(frames[1], Reading);
+  const topic = decoder.decode(frames[0]);
+  if (topic !== `${TOPIC_PREFIX}${reading.sensor}`) {
+    throw new BadMessageError(`expected topic ${TOPIC_PREFIX}<sensor>, got one for another sensor`);
+  }
+  return reading;
 }

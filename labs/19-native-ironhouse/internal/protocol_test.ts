@@ -1,26 +1,23 @@
 import assert from "node:assert/strict";
 import { BadMessageError, encode } from "@lib/codec/mod.ts";
-import { decodePing, decodeReply, encodePing, encodePong, encodeRefusal } from "./protocol.ts";
+import { decodeReading, encodeReading, type Reading } from "./protocol.ts";
 
-Deno.test("a ping and its pong round-trip", () => {
-  assert.deepEqual(decodePing([encodePing(42)]), { kind: "ping", seq: 42 });
-  assert.deepEqual(decodeReply([encodePong(42, "secure_server")]), {
-    kind: "pong",
-    seq: 42,
-    role: "secure_server",
-  });
-  assert.deepEqual(decodeReply([encodeRefusal("why")]), { kind: "error", reason: "why" });
+const reading: Reading = { seq: 3, boot: "b1", ts: 1, sensor: "t2", value: -4.25, label: "x" };
+
+Deno.test("a reading round-trips as [reading.<sensor>, msgpack]", () => {
+  const frames = encodeReading(reading);
+  assert.equal(new TextDecoder().decode(frames[0]), "reading.t2");
+  assert.deepEqual(decodeReading(frames), reading);
 });
 
-Deno.test("malformed requests throw BadMessageError saying what was wrong", () => {
-  const cases: [string, Uint8Array[]][] = [
-    ["not msgpack", [new Uint8Array([0xc1])]],
-    ["wrong kind", [encode({ kind: "pong", seq: 1 })]],
-    ["negative seq", [encode({ kind: "ping", seq: -1 })]],
-    ["extra key", [encode({ kind: "ping", seq: 1, x: 1 })]],
-    ["two frames", [encodePing(1), encodePing(2)]],
-  ];
-  for (const [name, frames] of cases) {
-    assert.throws(() => decodePing(frames), BadMessageError, name);
-  }
+Deno.test("malformed readings are refused with a reason", () => {
+  const topic = new TextEncoder().encode("reading.t2");
+  assert.throws(() => decodeReading([topic]), BadMessageError);
+  assert.throws(() => decodeReading([topic, new Uint8Array([0xc1])]), BadMessageError);
+  assert.throws(() => decodeReading([topic, encode({ ...reading, seq: 0 })]), BadMessageError);
+  assert.throws(() => decodeReading([topic, encode({ ...reading, extra: 1 })]), BadMessageError);
+  assert.throws(
+    () => decodeReading([new TextEncoder().encode("reading.t9"), encode(reading)]),
+    /another sensor/,
+  );
 });
