@@ -30,6 +30,8 @@ interface GenerateOptions {
   dir: string;
   meta: Record<string, string>;
   json?: boolean;
+  publicDir?: string;
+  keep?: boolean;
 }
 
 /** Runs `fn`; a CertError becomes one line and exit 1 (it never quotes a key). */
@@ -66,6 +68,14 @@ await runRole<GenerateOptions>({
         collectMeta,
         {},
       )
+      .option(
+        "--public-dir <dir>",
+        "also copy the public certificate NAME.key here (a directory to hand out, as zcert_save_public)",
+      )
+      .option(
+        "--keep",
+        "if NAME.key_secret exists and is valid, keep it (republish its public certificate) instead of failing",
+      )
       .option("--json", "print the result as JSON"),
   validate(options) {
     if (options.name === undefined) return; // a subcommand, or --help
@@ -83,8 +93,30 @@ await runRole<GenerateOptions>({
     }
     await certified(ctx, async () => {
       const secretPath = `${options.dir}/${options.name}.key_secret`;
-      const publicKey = await generateCert(secretPath, { metadata: options.meta });
       const { publicPath } = certPaths(secretPath);
+      const existing = options.keep
+        ? await Deno.lstat(secretPath).then(() => true, () => false)
+        : false;
+      let publicKey: string;
+      if (existing) {
+        // Re-provisioning (a container restart): the pair stays, its public file is rewritten.
+        const cert = readSecretCert(secretPath);
+        publicKey = cert.publicKey;
+        await Deno.writeTextFile(publicPath, formatCert({ publicKey, metadata: cert.metadata }), {
+          mode: 0o644,
+        });
+        ctx.log.info("certificate_kept", {
+          secret_file: secretPath,
+          fingerprint: fingerprint(publicKey),
+        });
+      } else {
+        publicKey = await generateCert(secretPath, { metadata: options.meta });
+      }
+      if (options.publicDir) {
+        await Deno.mkdir(options.publicDir, { recursive: true, mode: 0o755 });
+        await Deno.copyFile(publicPath, `${options.publicDir}/${options.name}.key`);
+        await Deno.chmod(`${options.publicDir}/${options.name}.key`, 0o644);
+      }
       const result = {
         public_file: publicPath,
         secret_file: secretPath,
