@@ -48,3 +48,4 @@ export { assertStopsInTime, rssMiB, stopDeadlineMs } from "./process_checks.ts";
 export { type ZmtpPeer, zmtpPeer } from "./zmtp_peer.ts";
 export { pythonWithZmq, spawnPython, type SpawnPythonOptions } from "./python_peer.ts";
 export { type ListeningRole, spawnListening } from "./spawn_listening.ts";
+export { type Capture, captureLoopback, tsharkMissing } from "./packet_capture.ts";
