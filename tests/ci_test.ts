@@ -52,7 +52,7 @@ echo "$FAKE_NPX_CACHE/deno"
 
 async function runCi(
   env: Record<string, string>,
-  { denoInstalled = true } = {},
+  { denoInstalled = true, dockerRunning = true } = {},
 ): Promise<{ code: number; lines: string[]; calls: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "ci-test-" });
   try {
@@ -75,6 +75,10 @@ async function runCi(
     if (denoInstalled) await Deno.writeTextFile(`${fake}/deno`, FAKE_DENO, { mode: 0o755 });
     await Deno.writeTextFile(`${fake}/npm`, FAKE_NPM, { mode: 0o755 });
     await Deno.writeTextFile(`${fake}/npx`, FAKE_NPX, { mode: 0o755 });
+    // A Docker engine that answers `docker info` (the compose tests need one).
+    if (dockerRunning) {
+      await Deno.writeTextFile(`${fake}/docker`, "#!/bin/bash\nexit 0\n", { mode: 0o755 });
+    }
     const log = `${dir}/calls.log`;
     await Deno.writeTextFile(log, "");
     const out = await new Deno.Command("/bin/bash", {
@@ -115,8 +119,9 @@ Deno.test(".ci/run runs the checks in order and adds them to the test totals", a
     "task sync --check",
     "task test",
   ]);
-  // 7 counted steps: system tools, install, fmt, lint, check, check --doc, sync --check.
-  assert.equal(ci.lines.at(-1), "tests: 47 passed, 0 failed");
+  // 8 counted steps: system tools, docker engine, install, fmt, lint, check, check --doc,
+  // sync --check.
+  assert.equal(ci.lines.at(-1), "tests: 48 passed, 0 failed");
   assert.ok(ci.lines.includes("== deno check --doc lib/: ok"), ci.lines.join("\n"));
 });
 
@@ -129,16 +134,16 @@ Deno.test(".ci/run counts a failed fmt/lint as a failed test and still prints th
     FAKE_DOC_RC: "1",
   });
   assert.notEqual(ci.code, 0);
-  assert.equal(ci.lines.at(-1), "tests: 44 passed, 5 failed");
+  assert.equal(ci.lines.at(-1), "tests: 45 passed, 5 failed");
   assert.ok(ci.lines.includes("== deno check --doc lib/: FAILED"), ci.lines.join("\n"));
 });
 
 Deno.test(".ci/run counts a test run without a summary line as a failure", async () => {
   const ci = await runCi({ FAKE_TEST_RC: "1" });
   assert.notEqual(ci.code, 0);
-  assert.equal(ci.lines.at(-1), "tests: 7 passed, 1 failed");
+  assert.equal(ci.lines.at(-1), "tests: 8 passed, 1 failed");
   const clean = await runCi({ FAKE_SUMMARY: "tests: 3 passed, 0 failed", FAKE_TEST_RC: "1" });
-  assert.equal(clean.lines.at(-1), "tests: 10 passed, 1 failed");
+  assert.equal(clean.lines.at(-1), "tests: 11 passed, 1 failed");
 });
 
 Deno.test(".ci/run installs Deno with npm when it is missing", async () => {
@@ -146,7 +151,7 @@ Deno.test(".ci/run installs Deno with npm when it is missing", async () => {
   assert.equal(ci.code, 0, ci.lines.join("\n"));
   assert.equal(ci.calls[0], "npm install -g deno@2.9.6");
   assert.equal(ci.calls.at(-1), "task test");
-  assert.equal(ci.lines.at(-1), "tests: 8 passed, 0 failed");
+  assert.equal(ci.lines.at(-1), "tests: 9 passed, 0 failed");
 });
 
 Deno.test(".ci/run falls back to npx when npm install -g fails", async () => {
@@ -159,5 +164,13 @@ Deno.test(".ci/run falls back to npx when npm install -g fails", async () => {
     "npx -y deno@2.9.6 eval",
     "--version",
   ]);
-  assert.equal(ci.lines.at(-1), "tests: 8 passed, 0 failed");
+  assert.equal(ci.lines.at(-1), "tests: 9 passed, 0 failed");
+});
+
+Deno.test(".ci/run fails loudly when no Docker engine can be started", async () => {
+  const ci = await runCi({ FAKE_SUMMARY: "tests: 1 passed, 0 failed" }, { dockerRunning: false });
+  assert.notEqual(ci.code, 0);
+  assert.ok(ci.lines.includes("== docker engine: FAILED"), ci.lines.join("\n"));
+  assert.ok(ci.lines.some((l) => l.includes("dockerd is not installed")), ci.lines.join("\n"));
+  assert.equal(ci.lines.at(-1), "tests: 8 passed, 1 failed");
 });
