@@ -4,6 +4,7 @@
  * observed through their JSON log events, `--json` output and a tshark capture.
  */
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import { encodeBeacon, newUuid, uuidFromHex, uuidToHex } from "@lib/patterns/zre_beacon.ts";
 import { createTestNetwork, runOnce, spawnRole, tempDir } from "@lib/testing/mod.ts";
 import { curveKeyPair } from "@lib/zmq/mod.ts";
@@ -449,5 +450,84 @@ Deno.test(
     assert.equal(bad.stderr.trim().split("\n").length, 1);
     const noDir = await runOnce("24", "network_scanner", ["--trust-dir", `${dir.path}/nope`]);
     assert.equal(noDir.code, 2);
+    // Regressions: a broadcast address that is not one, a known-devices file that cannot be
+    // written (TOFU records would be lost at the first key learned).
+    await Deno.chmod(secret, 0o600);
+    for (const broadcast of ["999.1.1.1", "....", "10.0.0"]) {
+      const badCast = await runOnce("24", "secure_device", [
+        "--secret-key-file",
+        secret,
+        "--broadcast",
+        broadcast,
+      ]);
+      assert.equal(badCast.code, 2, `--broadcast ${broadcast}: ${badCast.stderr}`);
+      assert.match(badCast.stderr.trim(), /^secure_device: error: --broadcast: expected an IPv4/);
+    }
+    const noKnownDir = await runOnce("24", "network_scanner", [
+      "--tofu",
+      "--known-devices",
+      `${dir.path}/nope/known`,
+    ]);
+    assert.equal(noKnownDir.code, 2, noKnownDir.stderr);
+    assert.match(
+      noKnownDir.stderr.trim(),
+      /^network_scanner: error: --known-devices: .*directory does not exist\)$/,
+    );
+  },
+);
+
+Deno.test(
+  "a flood of spoofed beacons: the device table stays bounded and the logs get a handful " +
+    "of lines, not one per spoofed UUID",
+  async () => {
+    await using dir = await tempDir("lab24-");
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    await using scanner = await spawnRole("24", "network_scanner", [
+      "--beacon-port",
+      String(port),
+      "--max-devices",
+      "200",
+      "--query-interval",
+      "0",
+      "--refresh",
+      "0",
+    ]);
+    await scanner.event("scanning", undefined, { timeout: 30_000 });
+    await using device = await spawnRole("24", "secure_device", [
+      "--secret-key-file",
+      `${dir.path}/d.key_secret`,
+      "--generate-missing",
+      "--bind",
+      "tcp://127.0.0.1:*",
+      "--beacon-port",
+      String(port),
+      "--broadcast",
+      "127.255.255.255",
+    ]);
+    await device.event("beaconing", undefined, { timeout: 30_000 });
+    const socket = dgram.createSocket({ type: "udp4" });
+    try {
+      await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+      socket.setBroadcast(true);
+      for (let i = 0; i < 2000; i++) {
+        const beacon = encodeBeacon({ uuid: newUuid(), port: 1000 + i });
+        await new Promise<void>((resolve, reject) =>
+          socket.send(beacon, port, "127.255.255.255", (e) => e ? reject(e) : resolve())
+        );
+        if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      socket.close();
+    }
+    // More than 200 spoofed UUIDs arrived: the table is full and says so (rate-limited).
+    await scanner.event("device_table_full", undefined, { timeout: 30_000 });
+    assert.equal((await scanner.stop()).code, 0);
+    assert.equal((await device.stop()).code, 0);
+    const seen = scanner.eventCount("device_seen");
+    assert.ok(seen <= 60, `scanner: ${seen} device_seen lines for a flood`);
+    assert.ok(scanner.eventCount("device_trust") <= 60);
+    assert.ok(scanner.eventCount("device_table_full") <= 5);
+    const peers = device.eventCount("peer_seen");
+    assert.ok(peers >= 1 && peers <= 60, `device: ${peers} peer_seen lines for a flood`);
   },
 );

@@ -17,12 +17,14 @@ import {
   oneOf,
   runRole,
   terminalFrame,
+  writableFile,
 } from "@lib/role/mod.ts";
 import { Router } from "@lib/zmq/mod.ts";
 import { LockTable } from "../internal/lock_table.ts";
-import { decodeRequest, encodeReply, reqOf } from "../internal/protocol.ts";
+import { decodeRequest, encodeReply, MAX_REQUEST_BYTES, reqOf } from "../internal/protocol.ts";
 import { SqliteLockStore } from "../internal/store.ts";
 import { renderLocks, statsHeader } from "../internal/view.ts";
+import { yielder } from "../internal/yielder.ts";
 
 interface Options {
   bind: string;
@@ -85,6 +87,13 @@ await runRole<Options>({
         10_000,
       ),
   validate(options) {
+    if (options.db !== ":memory:") {
+      try {
+        writableFile(options.db);
+      } catch (error) {
+        throw new ConfigError(`--db: ${(error as Error).message}`);
+      }
+    }
     if (options.ttl < 30) throw new ConfigError(`expected --ttl >= 30 ms, got ${options.ttl}`);
   },
   async run(options, ctx) {
@@ -92,6 +101,7 @@ await runRole<Options>({
     ctx.defer(() => store.close());
     const router = new Router({
       mandatory: true,
+      maxMessageSize: MAX_REQUEST_BYTES,
       receiveHighWaterMark: 10_000,
       sendHighWaterMark: 10_000,
     });
@@ -160,7 +170,11 @@ await runRole<Options>({
       ctx.print(frame.text);
     });
 
-    await ctx.serve(router, (frames) => {
+    // Under a flood the router never runs dry: go through the event loop every 20 ms of
+    // work so lease expiry, the view and SIGINT/SIGTERM keep their turn.
+    const maybeYield = yielder(20);
+    await ctx.serve(router, async (frames) => {
+      await maybeYield();
       const peer = frames[0];
       const body = frames.slice(1);
       try {

@@ -10,7 +10,8 @@ import { BadMessageError } from "@lib/codec/mod.ts";
 import { endpoint, int, oneOf, runRole } from "@lib/role/mod.ts";
 import { Router } from "@lib/zmq/mod.ts";
 import { FencedCounter } from "../internal/guard.ts";
-import { decodeGuardRequest, encodeGuard, reqOf } from "../internal/protocol.ts";
+import { yielder } from "../internal/yielder.ts";
+import { decodeGuardRequest, encodeGuard, MAX_REQUEST_BYTES, reqOf } from "../internal/protocol.ts";
 
 interface Options {
   bind: string;
@@ -50,7 +51,11 @@ await runRole<Options>({
       fencing: options.fencing === "on",
       initial: options.initial,
     });
-    const router = new Router({ mandatory: true, receiveHighWaterMark: 10_000 });
+    const router = new Router({
+      mandatory: true,
+      maxMessageSize: MAX_REQUEST_BYTES,
+      receiveHighWaterMark: 10_000,
+    });
     await router.bind(options.bind);
     ctx.listening(router, { fencing: options.fencing });
     let last = "";
@@ -64,7 +69,9 @@ await runRole<Options>({
       last = key;
       ctx.print(line);
     });
+    const maybeYield = yielder(20); // a flood must not starve the view and SIGTERM
     await ctx.serve(router, async (frames) => {
+      await maybeYield();
       const peer = frames[0];
       const body = frames.slice(1);
       let request;

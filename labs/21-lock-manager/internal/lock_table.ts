@@ -430,11 +430,16 @@ export class LockTable {
     const held = [...session.locks];
     this.#store.closeSession(session.id);
     if (why === "expired") this.#stats.expired_sessions++;
-    this.#port.log.info(why === "expired" ? "session_expired" : "session_closed", {
+    const event = why === "expired" ? "session_expired" : "session_closed";
+    const fields = {
       session: session.id,
       locks: held,
       silent_ms: Math.round(now - session.lastSeen),
-    });
+    };
+    // A session that held and waited for nothing is noise a client can make at will (open
+    // 10 000 sessions, go silent): rate-limited. One that held a lock is always logged.
+    if (held.length > 0 || session.waits.size > 0) this.#port.log.info(event, fields);
+    else this.#port.log.limited("info", event, fields, `${event}:idle`);
     for (const name of session.waits) {
       const entry = this.#locks.get(name);
       if (!entry) continue;

@@ -239,3 +239,20 @@ Deno.test("SUMMARY.md prints the lock state table as the code has it", async () 
     assert.ok(lines.has(squeeze(row)), `SUMMARY.md lacks the row ${row}`);
   }
 });
+
+Deno.test("idle sessions expiring en masse are logged rate-limited; a holder's expiry always", async () => {
+  const h = harness(undefined, undefined, { ...OPTIONS, maxSessions: 2000 });
+  for (let i = 0; i < 1000; i++) h.open(`idle-${i}`);
+  h.open("holder");
+  h.acquire("holder", "L");
+  await h.clock.advance(1000);
+  h.table.tick();
+  assert.equal(h.table.stats().expired_sessions, 1001);
+  const expired = h.log.events("session_expired");
+  assert.ok(expired.length <= 3, `1000 idle expiries: ${expired.length} log lines, expected a few`);
+  assert.equal(
+    expired.filter((e) => e.fields.session === "holder").length,
+    1,
+    "the holder's is logged",
+  );
+});

@@ -20,6 +20,12 @@ import { BadMessageError, decode, encode, type Infer, s, validate } from "@lib/c
 export const MAX_LOCK_NAME = 128;
 /** Longest session id accepted. */
 export const MAX_SESSION_ID = 64;
+/**
+ * Largest request frame lock_server and resource_guard accept (libzmq `maxMessageSize`: a
+ * bigger frame drops the sender's connection before it is read). Requests are a few hundred
+ * bytes.
+ */
+export const MAX_REQUEST_BYTES = 64 * 1024;
 
 const req = s.int({ min: 0 });
 const session = s.string({ min: 1, max: MAX_SESSION_ID });

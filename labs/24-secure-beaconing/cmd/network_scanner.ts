@@ -11,7 +11,7 @@
 
 import { createHash } from "node:crypto";
 import { delay, systemClock } from "@lib/async/mod.ts";
-import { ConfigError, int, runRole, terminalFrame } from "@lib/role/mod.ts";
+import { ConfigError, int, runRole, terminalFrame, writableFile } from "@lib/role/mod.ts";
 import {
   HandshakeError,
   LazyPirateClient,
@@ -31,6 +31,8 @@ import {
 import { type DeviceRow, DeviceTable, type ScanEvent } from "../internal/device_table.ts";
 import { decodeReply, encodeStatusRequest, MAX_MESSAGE_BYTES } from "../internal/protocol.ts";
 import { formatKnownDevices, parseKnownDevices, TrustBook } from "../internal/trust.ts";
+import { LogBudget } from "../internal/log_budget.ts";
+import { CoalescingWriter } from "../internal/coalescing_writer.ts";
 
 interface Options {
   beaconPort: number;
@@ -124,6 +126,11 @@ await runRole<Options>({
     }
     if (options.knownDevices) {
       try {
+        writableFile(options.knownDevices); // it is rewritten when a key is learned
+      } catch (error) {
+        throw new ConfigError(`--known-devices: ${(error as Error).message}`);
+      }
+      try {
         parseKnownDevices(Deno.readTextFileSync(options.knownDevices));
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
@@ -168,15 +175,19 @@ await runRole<Options>({
       last_seen: iso(row.lastSeen),
     });
 
-    let saving = Promise.resolve();
-    const saveKnown = () => {
-      const path = options.knownDevices;
-      if (!path) return;
-      const text = formatKnownDevices(trust.known());
-      saving = saving.then(async () => {
+    // One write at a time, the latest records last: a flood of spoofed keys in TOFU mode
+    // cannot queue thousands of copies of a growing file.
+    const knownWriter = new CoalescingWriter({
+      render: () => formatKnownDevices(trust.known()),
+      write: async (text) => {
+        const path = options.knownDevices!;
         await Deno.writeTextFile(`${path}.tmp`, text, { mode: 0o644 });
         await Deno.rename(`${path}.tmp`, path);
-      }).catch((error) => log.warn("known_devices_not_saved", { error: String(error) }));
+      },
+      onError: (error) => log.limited("warn", "known_devices_not_saved", { error: String(error) }),
+    });
+    const saveKnown = () => {
+      if (options.knownDevices) knownWriter.request();
     };
 
     const clients = new Map<string, { endpoint: string; key: string; client: LazyPirateClient }>();
@@ -188,6 +199,18 @@ await runRole<Options>({
       for (const uuid of [...clients.keys()]) dropClient(uuid);
     });
 
+    // Anyone on the LAN can make an untrusted device appear (one spoofed beacon): those
+    // events are written one by one within a budget, then rate-limited (no log flood).
+    const budget = new LogBudget({ clock: systemClock });
+    const logDevice = (
+      level: "info" | "warn",
+      event: string,
+      fields: Record<string, unknown>,
+      row: DeviceRow,
+    ) => {
+      if (row.trust !== "untrusted" || budget.allow()) log[level](event, fields);
+      else log.limited(level, event, fields, `untrusted:${event}`);
+    };
     const handle = (events: ScanEvent[]) => {
       for (const event of events) {
         switch (event.type) {
@@ -195,6 +218,13 @@ await runRole<Options>({
             break;
           case "bad_datagram":
             ctx.badMessage(event.reason, { socket: "udp", address: event.address });
+            break;
+          case "table_full":
+            log.limited("warn", "device_table_full", {
+              max_devices: options.maxDevices,
+              uuid: event.uuid,
+              address: event.address,
+            });
             break;
           case "device_seen":
           case "device_updated":
@@ -204,22 +234,22 @@ await runRole<Options>({
               ...describe(event.row),
               ...(event.type === "device_updated" ? { previous: event.previous } : {}),
             };
-            log.info(event.type, fields);
+            logDevice("info", event.type, fields, event.row);
             print({ type: event.type, ...fields });
             if (event.type !== "device_seen") dropClient(event.row.uuid);
             break;
           }
           case "trust": {
             const fields = { ...describe(event.row), learned: event.learned };
-            log.info("device_trust", fields);
+            logDevice("info", "device_trust", fields, event.row);
             print({ type: "device_trust", ...fields });
             if (event.learned) saveKnown();
             if (event.row.trust === "untrusted") {
-              log.limited("warn", "channel_refused", {
+              logDevice("warn", "channel_refused", {
                 uuid: event.row.uuid,
                 endpoint: event.row.endpoint,
                 reason: trust.tofu ? "no pinned or announced key" : "no pinned key",
-              }, `channel_refused:${event.row.uuid}`);
+              }, event.row);
             }
             break;
           }
@@ -383,7 +413,7 @@ await runRole<Options>({
     await ctx.stopped;
     await ctx.drain(async (signal) => {
       while (inFlight.size > 0 && !signal.aborted) await delay(20, { signal });
-      await saving;
+      await knownWriter.flush();
     }, { what: "queries" });
     log.info("summary", { devices: table.rows().length, ...beacon.stats() });
   },

@@ -41,6 +41,7 @@ import {
   encodeStatusReply,
   MAX_MESSAGE_BYTES,
 } from "../internal/protocol.ts";
+import { LogBudget } from "../internal/log_budget.ts";
 import { Sensor } from "../internal/sensor.ts";
 
 interface Options {
@@ -58,6 +59,13 @@ interface Options {
   expiry: number;
   announceKey: boolean;
   secretNote: string;
+}
+
+/** A dotted-quad IPv4 address (four decimal octets 0..255). */
+function isIpv4(value: string): boolean {
+  const parts = value.split(".");
+  return parts.length === 4 &&
+    parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
 }
 
 function uuidOption(value: string): string {
@@ -159,7 +167,7 @@ await runRole<Options>({
         throw new ConfigError(`--allow-dir: expected a directory, got ${options.allowDir}`);
       }
     }
-    if (!/^[0-9.]+$/.test(options.broadcast)) {
+    if (!isIpv4(options.broadcast)) {
       throw new ConfigError(`--broadcast: expected an IPv4 address, got ${options.broadcast}`);
     }
   },
@@ -280,6 +288,9 @@ await runRole<Options>({
       maxPeers: 1024,
     });
     let ownHeard = 0;
+    // Peers are unauthenticated claims (one spoofed datagram each): their events are written
+    // one by one within a budget, then rate-limited, so a flood cannot flood the log.
+    const budget = new LogBudget({ clock: systemClock });
     const beacon = await UdpBeacon.open({
       port: options.beaconPort,
       broadcastAddress: options.broadcast,
@@ -296,8 +307,13 @@ await runRole<Options>({
         const event = peers.observe(datagram.beacon, from.address);
         if (event.type === "ignored") {
           if (event.reason === "own") ownHeard++;
+          if (event.reason === "table_full") {
+            log.limited("warn", "peer_table_full", { uuid: event.uuid, address: from.address });
+          }
         } else if (event.type !== "refreshed") {
-          log.info(`peer_${event.type}`, { uuid: event.peer.uuid, endpoint: event.peer.endpoint });
+          const fields = { uuid: event.peer.uuid, endpoint: event.peer.endpoint };
+          if (budget.allow()) log.info(`peer_${event.type}`, fields);
+          else log.limited("info", `peer_${event.type}`, fields);
         }
       },
     });
@@ -318,7 +334,9 @@ await runRole<Options>({
     ctx.every(options.interval, () => {
       for (const event of peers.expire()) {
         if (event.type === "expired") {
-          log.info("peer_expired", { uuid: event.peer.uuid, endpoint: event.peer.endpoint });
+          const fields = { uuid: event.peer.uuid, endpoint: event.peer.endpoint };
+          if (budget.allow()) log.info("peer_expired", fields);
+          else log.limited("info", "peer_expired", fields);
         }
       }
     });

@@ -43,6 +43,8 @@ export type ScanEvent =
   | { type: "trust"; row: DeviceRow; learned: boolean }
   | { type: "key_changed"; row: DeviceRow; expected: string; announced: string }
   | { type: "bad_datagram"; reason: string; address: string }
+  /** A new UUID not listed: the table holds `maxDevices` already (a flood of spoofed UUIDs). */
+  | { type: "table_full"; uuid: string; address: string }
   | { type: "own" };
 
 /** Options of {@link DeviceTable}. */
@@ -122,14 +124,19 @@ export class DeviceTable {
     const event = this.#peers.observe(datagram.beacon, address);
     switch (event.type) {
       case "ignored":
-        return event.reason === "own" ? [{ type: "own" }] : [];
+        return event.reason === "own"
+          ? [{ type: "own" }]
+          : event.reason === "table_full"
+          ? [{ type: "table_full", uuid: event.uuid, address }]
+          : [];
       case "seen": {
         const row: DeviceRow = {
           ...rowOf(event.peer),
           trust: "untrusted",
         };
         this.#rows.set(row.uuid, row);
-        return [{ type: "device_seen", row: { ...row } }, ...this.#assess(row, true)];
+        const assessed = this.#assess(row, true);
+        return [{ type: "device_seen", row: { ...row } }, ...assessed];
       }
       case "refreshed": {
         const row = this.#rows.get(event.peer.uuid);
