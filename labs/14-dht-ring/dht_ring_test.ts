@@ -24,6 +24,19 @@ Deno.test("dht_node: R + W <= N is refused with one line and exit 2", async () =
   const result = await runOnce("14", "dht_node", ["--n", "3", "--r", "1", "--w", "2"]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /R \+ W > N/);
+  // Regression: with --count the index is appended to the key; a prefix of MAX_KEY characters
+  // made every key one the nodes drop as bad_message (the client then timed out, exit 1).
+  const longKeys = await runOnce("14", "client_put_get", [
+    "--node",
+    "tcp://127.0.0.1:1",
+    "put",
+    "k".repeat(256),
+    "v",
+    "--count",
+    "10",
+  ]);
+  assert.equal(longKeys.code, 2, longKeys.stderr);
+  assert.match(longKeys.stderr, /^client_put_get: error: expected keys of at most 256/);
   const help = await runOnce("14", "client_put_get", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /put/);
@@ -45,6 +58,51 @@ Deno.test("dht_node: malformed frames -> bad_message, the node keeps serving", a
   assert.equal(put.code, 0, put.stderr);
   const get = await client([node.endpoint], ["get", "k"]);
   assert.equal(get.results[0].value, "v");
+  await node.proc.stop({ timeout: 20_000 });
+});
+
+Deno.test("client_put_get --interval paces each window slot (it was ignored)", async () => {
+  await using node = await startNode("paced", ["--n", "1", "--r", "1", "--w", "1"]);
+  const started = performance.now();
+  const put = await client([node.endpoint], [
+    "put",
+    "p",
+    "v",
+    "--count",
+    "3",
+    "--window",
+    "1",
+    "--interval",
+    "1000",
+  ]);
+  const ms = performance.now() - started;
+  assert.equal(put.code, 0, put.stderr);
+  assert.equal(put.results.filter((r) => r.ok).length, 3);
+  // A pause of 1 s after each of 3 operations in one slot: at least 3 s. Unpaced, the three
+  // puts take a few milliseconds (load only makes this slower, never faster).
+  assert.ok(ms >= 3000, `3 puts with --interval 1000 took only ${Math.round(ms)} ms`);
+  await node.proc.stop({ timeout: 20_000 });
+});
+
+Deno.test("dht_node --max-bytes bounds the store by bytes: a put past it is refused, not stored", async () => {
+  await using node = await startNode("small", [
+    "--n",
+    "1",
+    "--r",
+    "1",
+    "--w",
+    "1",
+    "--max-bytes",
+    "70000",
+  ]);
+  const first = await client([node.endpoint], ["--retries", "1", "put", "a", "x".repeat(40_000)]);
+  assert.equal(first.code, 0, first.stderr);
+  const second = await client([node.endpoint], ["--retries", "1", "put", "b", "y".repeat(40_000)]);
+  assert.notEqual(second.code, 0);
+  assert.equal(second.results[0]?.ok, false);
+  await node.proc.event("store_full", undefined, { timeout: 20_000 });
+  const local = await localValues(node.endpoint, "b", 1);
+  assert.equal(local.get("b"), null);
   await node.proc.stop({ timeout: 20_000 });
 });
 

@@ -169,6 +169,20 @@ Deno.test("bad configuration exits 2 with one line; --help works", async () => {
     "/tmp",
   ]);
   assert.equal(badJob.code, 2);
+  // Regression: --max-record 0 was accepted and then skipped every record as poisoned.
+  const zeroRecord = await runOnce("15", "mr_master", [
+    "--input",
+    "/tmp",
+    "--work-dir",
+    "/tmp",
+    "--out-dir",
+    "/tmp",
+    "--max-record",
+    "0",
+  ]);
+  assert.equal(zeroRecord.code, 2);
+  assert.match(zeroRecord.stderr, /^mr_master: .*--max-record/);
+  assert.equal(zeroRecord.stderr.trim().split("\n").length, 1, zeroRecord.stderr);
   const help = await runOnce("15", "map_worker", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--task-delay/);

@@ -8,7 +8,7 @@ import { encode } from "@lib/codec/mod.ts";
 import { runOnce, spawnRole, tempDir, testNetworkSupport, waitFor } from "@lib/testing/mod.ts";
 import { Dealer, Publisher } from "@lib/zmq/mod.ts";
 import { checkRegister } from "./internal/linearizability.ts";
-import { type ClientReply, decodeClientReply } from "./internal/protocol.ts";
+import { type ClientReply, decodeClientReply, MAX_KEY, MAX_VALUE } from "./internal/protocol.ts";
 import { lastEvent, NetCluster, parseJsonLines, registerHistory } from "./testing.ts";
 
 const support = await testNetworkSupport();
@@ -103,6 +103,27 @@ Deno.test("a node: config checks, client writes/reads, a retried write applied o
     const read = await ask(ep, { kind: "get", rid: "f", key: "x" });
     assert.equal(read.kind === "ok" && read.value, "2");
     await node.stop();
+  }
+});
+
+Deno.test("client_proposer refuses a key or value the nodes would drop: one line, exit 2", async () => {
+  // Regression: an over-long key was sent, dropped by every node as bad_message, and the
+  // client retried it until "unknown" (exit 1) instead of refusing the command line.
+  const long = "k".repeat(MAX_KEY + 1);
+  for (
+    const args of [
+      ["put", long, "v"],
+      ["get", "a", long],
+      ["del", long],
+      ["put", "k", "v".repeat(MAX_VALUE + 1)],
+      ["--key-prefix", "p".repeat(MAX_KEY), "--keys", "10"],
+    ]
+  ) {
+    const r = await runOnce("17", "client_proposer", ["--node", "tcp://127.0.0.1:1", ...args]);
+    assert.equal(r.code, 2, args.join(" ").slice(0, 80));
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^client_proposer: error: expected /);
+    assert.doesNotMatch(r.stdout, /"started"/);
   }
 });
 

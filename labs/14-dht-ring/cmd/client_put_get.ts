@@ -101,8 +101,16 @@ function op(name: "put" | "get" | "del", summary: string) {
         );
     },
     validate(options: Options) {
-      if (name === "put" && new TextEncoder().encode(options.value ?? "").length > MAX_VALUE) {
-        throw new ConfigError(`expected a value of at most ${MAX_VALUE} bytes`);
+      // With --count, key and value get the index appended (key0..keyN-1): check the longest.
+      const suffix = options.count > 1 ? String(options.count - 1).length : 0;
+      if (options.key !== undefined && options.key.length + suffix > MAX_KEY) {
+        throw new ConfigError(
+          `expected keys of at most ${MAX_KEY} characters, got ${options.key.length + suffix}`,
+        );
+      }
+      const valueBytes = new TextEncoder().encode(options.value ?? "").length + suffix;
+      if (name === "put" && valueBytes > MAX_VALUE) {
+        throw new ConfigError(`expected a value of at most ${MAX_VALUE} bytes, got ${valueBytes}`);
       }
     },
     async run(options: Options, ctx: RoleContext) {
@@ -115,6 +123,7 @@ function op(name: "put" | "get" | "del", summary: string) {
           timeoutMs: options.timeout,
           retries: options.retries,
           window: options.window,
+          intervalMs: options.interval,
           signal: ctx.signal,
         },
         name,

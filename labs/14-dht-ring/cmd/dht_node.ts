@@ -13,6 +13,7 @@ import { BadMessageError } from "@lib/codec/mod.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 import { InFlight } from "@lib/patterns/in_flight.ts";
 import {
+  byteSize,
   ConfigError,
   endpoint,
   int,
@@ -37,6 +38,7 @@ import {
   decodeRequest,
   encodeMessage,
   MAX_BATCH,
+  MAX_KEY,
   MAX_VALUE,
   oneFrame,
 } from "../internal/protocol.ts";
@@ -58,6 +60,7 @@ interface Options {
   suspectAfter: number;
   deadAfter: number;
   maxKeys: number;
+  maxBytes: number;
   maxHints: number;
   maxInflight: number;
   leaveOnStop: boolean;
@@ -138,6 +141,12 @@ await runRole<Options>({
       )
       .option("--max-keys <n>", "keys this node stores at most", int({ min: 1 }), 1_000_000)
       .option(
+        "--max-bytes <bytes>",
+        "bytes of keys and values this node stores at most (and, apart, holds in hints)",
+        byteSize,
+        256 * 1024 * 1024,
+      )
+      .option(
         "--max-hints <n>",
         "hints this node keeps at most (0 = no hinted handoff)",
         int({ min: 0 }),
@@ -194,6 +203,13 @@ await runRole<Options>({
   validate(options) {
     const problem = checkQuorums(options.n, options.r, options.w);
     if (problem) throw new ConfigError(problem);
+    if (options.maxBytes < MAX_VALUE + MAX_KEY) {
+      throw new ConfigError(
+        `expected --max-bytes of at least one full entry (${
+          MAX_VALUE + MAX_KEY
+        }), got ${options.maxBytes}`,
+      );
+    }
     if (options.deadAfter <= options.suspectAfter) {
       throw new ConfigError(
         `expected --dead-after > --suspect-after, got ${options.deadAfter} <= ${options.suspectAfter}`,
@@ -245,6 +261,7 @@ await runRole<Options>({
       gossipIntervalMs: options.gossipInterval,
       rpcTimeoutMs: options.rpcTimeout,
       maxKeys: options.maxKeys,
+      maxBytes: options.maxBytes,
       maxHints: options.maxHints,
       suspectAfter: options.suspectAfter,
       deadAfter: options.deadAfter,
@@ -355,6 +372,7 @@ await runRole<Options>({
     ctx.every(options.statsInterval, () =>
       log.info("stats", {
         keys: node.store.size,
+        bytes: node.store.bytes,
         live: node.store.live(),
         hints: node.hints.size,
         ring: node.ring.nodes.length,

@@ -53,6 +53,8 @@ export interface DhtNodeOptions {
   gossipIntervalMs: number;
   rpcTimeoutMs: number;
   maxKeys: number;
+  /** Bytes of keys and values stored at most, and held in hints at most (default: no bound). */
+  maxBytes?: number;
   maxHints: number;
   /** Silent gossip intervals before a peer is suspect / dead. */
   suspectAfter?: number;
@@ -121,8 +123,8 @@ export class DhtNode {
     this.#o = options;
     this.id = options.id;
     this.#hlc = new HybridClock(options.id, options.wallClock);
-    this.store = new Store(options.maxKeys);
-    this.hints = new Hints(options.maxHints);
+    this.store = new Store(options.maxKeys, options.maxBytes);
+    this.hints = new Hints(options.maxHints, options.maxBytes);
     this.membership = new Membership({
       self: { id: options.id, endpoint: options.endpoint, vnodes: options.vnodes },
       clock: options.clock,
@@ -225,7 +227,13 @@ export class DhtNode {
         } else if (request.reason === "hint") {
           this.#o.log.info("hints_received", { from: request.from, keys: request.items.length });
         }
-        if (full > 0) this.#o.log.limited("warn", "store_full", { max_keys: this.store.maxKeys });
+        if (full > 0) {
+          this.#o.log.limited("warn", "store_full", {
+            max_keys: this.store.maxKeys,
+            max_bytes: this.store.maxBytes,
+            bytes: this.store.bytes,
+          });
+        }
         return { kind: "rput_ok", id: request.id, from: this.id, stored, stale, full };
       }
       case "rget": {
@@ -331,7 +339,15 @@ export class DhtNode {
 
   /** Writes one version to one replica; a miss leaves a hint. True when the replica holds it. */
   async #replicate(target: string, key: string, version: Versioned): Promise<boolean> {
-    if (target === this.id) return this.store.apply(key, version) !== "full";
+    if (target === this.id) {
+      if (this.store.apply(key, version) !== "full") return true;
+      this.#o.log.limited("warn", "store_full", {
+        max_keys: this.store.maxKeys,
+        max_bytes: this.store.maxBytes,
+        bytes: this.store.bytes,
+      });
+      return false;
+    }
     if (!this.membership.reachable(target)) {
       this.#hint(target, key, version);
       return false;

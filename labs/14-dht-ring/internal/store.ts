@@ -26,9 +26,18 @@ export type ApplyResult = "stored" | "stale" | "full";
 export class Store {
   readonly #data = new Map<string, Versioned>();
   readonly maxKeys: number;
+  /** Bytes of keys and values held at most (Infinity: no byte bound). */
+  readonly maxBytes: number;
+  #bytes = 0;
 
-  constructor(maxKeys: number) {
+  constructor(maxKeys: number, maxBytes = Infinity) {
     this.maxKeys = maxKeys;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes of keys (UTF-16 length) and values held. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Keys held (tombstones included). */
@@ -48,21 +57,25 @@ export class Store {
     return this.#data.get(key);
   }
 
-  /** Keeps `version` when it is newer than the one held; "full" for a new key over the bound. */
+  /**
+   * Keeps `version` when it is newer than the one held; "full" for a new key over the key
+   * bound, or for a version whose bytes would take the store over its byte bound.
+   */
   apply(key: string, version: Versioned): ApplyResult {
     const held = this.#data.get(key);
-    if (held) {
-      if (compareStamps(version, held) <= 0) return "stale";
-      this.#data.set(key, version);
-      return "stored";
-    }
-    if (this.#data.size >= this.maxKeys) return "full";
+    if (held && compareStamps(version, held) <= 0) return "stale";
+    if (!held && this.#data.size >= this.maxKeys) return "full";
+    const grows = entryBytes(key, version) - (held ? entryBytes(key, held) : 0);
+    if (grows > 0 && this.#bytes + grows > this.maxBytes) return "full";
+    this.#bytes += grows;
     this.#data.set(key, version);
     return "stored";
   }
 
   /** Removes a key (after handing it over to its new owner). */
   delete(key: string): boolean {
+    const held = this.#data.get(key);
+    if (held) this.#bytes -= entryBytes(key, held);
     return this.#data.delete(key);
   }
 
@@ -72,10 +85,15 @@ export class Store {
   }
 }
 
+/** What one key costs the store's byte bound: the key and the value (a tombstone: none). */
+function entryBytes(key: string, version: Versioned): number {
+  return key.length + (version.value?.length ?? 0);
+}
+
 /**
  * Hints kept by a coordinator: for each replica that missed a write, the newest version it
- * missed per key, until a handoff delivers it. Bounded in total: past `maxHints` a new hint
- * is refused (read repair is then the way back).
+ * missed per key, until a handoff delivers it. Bounded in total: past `maxHints` hints or
+ * `maxBytes` bytes a new hint is refused (read repair is then the way back).
  *
  * @example
  * ```ts
@@ -88,10 +106,19 @@ export class Store {
 export class Hints {
   readonly #byTarget = new Map<string, Map<string, Versioned>>();
   #size = 0;
+  #bytes = 0;
   readonly maxHints: number;
+  /** Bytes of keys and values held in hints at most (Infinity: no byte bound). */
+  readonly maxBytes: number;
 
-  constructor(maxHints: number) {
+  constructor(maxHints: number, maxBytes = Infinity) {
     this.maxHints = maxHints;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes of keys and values held in hints. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Hints held in total. */
@@ -114,13 +141,19 @@ export class Hints {
     let map = this.#byTarget.get(target);
     const held = map?.get(key);
     if (held) {
-      if (compareStamps(version, held) > 0) map!.set(key, version);
+      if (compareStamps(version, held) <= 0) return true;
+      const grows = entryBytes(key, version) - entryBytes(key, held);
+      if (grows > 0 && this.#bytes + grows > this.maxBytes) return false;
+      this.#bytes += grows;
+      map!.set(key, version);
       return true;
     }
-    if (this.#size >= this.maxHints) return false;
+    const bytes = entryBytes(key, version);
+    if (this.#size >= this.maxHints || this.#bytes + bytes > this.maxBytes) return false;
     if (!map) this.#byTarget.set(target, map = new Map());
     map.set(key, version);
     this.#size++;
+    this.#bytes += bytes;
     return true;
   }
 
@@ -144,6 +177,7 @@ export class Hints {
       if (held && compareStamps(held, version) === 0) {
         map.delete(key);
         this.#size--;
+        this.#bytes -= entryBytes(key, held);
         n++;
       }
     }
@@ -154,6 +188,9 @@ export class Hints {
   /** Drops every hint for a node that left the ring. */
   forget(target: string): number {
     const n = this.count(target);
+    for (const [key, held] of this.#byTarget.get(target) ?? []) {
+      this.#bytes -= entryBytes(key, held);
+    }
     this.#byTarget.delete(target);
     this.#size -= n;
     return n;

@@ -137,6 +137,9 @@ await runRole<Options>({
       throw new ConfigError("expected at least one --input path, got none");
     }
     if (options.splitSize < 1) throw new ConfigError("expected --split-size >= 1 byte, got 0");
+    if (options.maxRecord < 1) {
+      throw new ConfigError("expected --max-record >= 1 byte (0 would skip every record), got 0");
+    }
     if (options.generate === 0) {
       for (const path of options.input) {
         try {
@@ -187,7 +190,13 @@ await runRole<Options>({
     });
 
     // --- Wire: ROUTER, scheduler. ---
-    const router = new Router({ routerMandatory: true, linger: 1000 });
+    // A map_done carries at most 10,000 skipped records: far below 32 MiB. A bigger message
+    // is garbage; libzmq drops its sender before it is buffered whole.
+    const router = new Router({
+      routerMandatory: true,
+      linger: 1000,
+      maxMessageSize: 32 * 1024 * 1024,
+    });
     ctx.defer(() => router.close());
     await router.bind(options.bind);
     ctx.listening(router);

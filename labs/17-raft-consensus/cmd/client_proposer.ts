@@ -25,7 +25,13 @@ import {
 } from "@lib/role/mod.ts";
 import { Dealer } from "@lib/zmq/mod.ts";
 import { ClientSession, type Operation, type Outcome, type Transport } from "../internal/client.ts";
-import { type ClientReply, type ClientRequest, decodeClientReply } from "../internal/protocol.ts";
+import {
+  type ClientReply,
+  type ClientRequest,
+  decodeClientReply,
+  MAX_KEY,
+  MAX_VALUE,
+} from "../internal/protocol.ts";
 
 interface Common {
   node: string[];
@@ -216,7 +222,30 @@ async function workload(o: WorkloadOptions, ctx: RoleContext) {
   }
 }
 
-const key = (cmd: Command) => cmd.argument("<key>", "the key");
+/** A key the nodes accept (1..MAX_KEY characters): refused here, not dropped there. */
+function keyArg(value: string): string {
+  if (value.length === 0 || value.length > MAX_KEY) {
+    throw new ConfigError(`expected a key of 1..${MAX_KEY} characters, got ${value.length}`);
+  }
+  return value;
+}
+
+/** `<key...>`: commander hands a variadic argument's parser the keys parsed so far. */
+function keysArg(value: string, previous?: string[]): string[] {
+  return [...(previous ?? []), keyArg(value)];
+}
+
+/** A value the nodes accept (at most MAX_VALUE characters). */
+function valueArg(value: string): string {
+  if (value.length > MAX_VALUE) {
+    throw new ConfigError(
+      `expected a value of at most ${MAX_VALUE} characters, got ${value.length}`,
+    );
+  }
+  return value;
+}
+
+const key = (cmd: Command) => cmd.argument("<key>", "the key", keyArg);
 
 await runRole<WorkloadOptions>({
   name: "client_proposer",
@@ -226,8 +255,8 @@ await runRole<WorkloadOptions>({
       .option(
         "--node <endpoint>",
         "a node's client (ROUTER) endpoint; repeat or comma-separate",
-        repeatable(endpoint, { defaultText: "tcp://127.0.0.1:5581,5582,5583" }),
-        ["tcp://127.0.0.1:5581", "tcp://127.0.0.1:5582", "tcp://127.0.0.1:5583"],
+        repeatable(endpoint, { defaultText: "tcp://127.0.0.1:5574,5575,5576" }),
+        ["tcp://127.0.0.1:5574", "tcp://127.0.0.1:5575", "tcp://127.0.0.1:5576"],
       )
       .option("--client <id>", "client id (the dedup key with each write's seq); default random")
       .option("--timeout <ms>", "per attempt", int({ min: 1 }), 1000)
@@ -258,18 +287,24 @@ await runRole<WorkloadOptions>({
     if (o.client !== undefined && !/^[A-Za-z0-9_.:-]{1,48}$/.test(o.client)) {
       throw new ConfigError(`expected a client id of [A-Za-z0-9_.:-]{1,48}, got "${o.client}"`);
     }
+    const longest = o.keyPrefix.length + String(o.keys - 1).length;
+    if (longest > MAX_KEY) {
+      throw new ConfigError(
+        `expected --key-prefix and --keys to make keys of at most ${MAX_KEY} characters, got ${longest}`,
+      );
+    }
   },
   run: workload,
   commands: {
     put: {
       summary: "write one key (retried with the same seq until applied once)",
-      configure: (cmd) => key(cmd).argument("<value>", "the value"),
+      configure: (cmd) => key(cmd).argument("<value>", "the value", valueArg),
       run: (o: Common & { key: string; value: string }, ctx) =>
         one(o, ctx, { kind: "put", key: o.key, value: o.value }),
     },
     get: {
       summary: "read keys (ReadIndex at the leader: linearizable), one line each",
-      configure: (cmd) => cmd.argument("<key...>", "the keys"),
+      configure: (cmd) => cmd.argument("<key...>", "the keys", keysArg),
       run: async (o: Common & { key: string[] }, ctx) => {
         const s = session(o, ctx, o.client ?? defaultClient());
         for (const key of o.key) await one(o, ctx, { kind: "get", key }, s);

@@ -392,7 +392,7 @@ await runRole<Options>({
         "--client-bind <endpoint>",
         "ROUTER endpoint for clients",
         endpoint,
-        "tcp://127.0.0.1:5581",
+        "tcp://127.0.0.1:5574",
       )
       .option(
         "--data-dir <dir>",

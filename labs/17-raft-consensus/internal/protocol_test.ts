@@ -22,7 +22,7 @@ const append: RaftMessage = {
   }],
   leaderCommit: 4,
   readSeq: 7,
-  clientEndpoint: "tcp://127.0.0.1:5581",
+  clientEndpoint: "tcp://127.0.0.1:5574",
 };
 
 Deno.test("peer frames: the addressee's id is the topic; round trip", () => {
