@@ -164,3 +164,40 @@ Deno.test("bad configuration is one line and exit 2; --help works for every role
     assert.match(help.stdout, /Usage:/);
   }
 });
+
+Deno.test("the router stops cleanly (exit 0) while its sink is down, saying how many alerts it could not deliver", async () => {
+  await using router = await spawnRole("10", "alert_router", [
+    "--bind",
+    "tcp://127.0.0.1:*",
+    "--urgent",
+    "tcp://127.0.0.1:*",
+    "--routine",
+    "tcp://127.0.0.1:*",
+    "--shutdown-timeout",
+    "3000",
+  ]);
+  const endpoint = String((await router.event("listening")).endpoint);
+  const push = new Push({ linger: 1000 });
+  try {
+    push.connect(endpoint);
+    for (let i = 0; i < 2000; i++) {
+      await push.send(encodeBody({
+        alert_id: `e${i}:ioc_ip`,
+        event_id: `e${i}`,
+        ts: i,
+        host: "h",
+        rule: "ioc_ip",
+        severity: "critical",
+        reason: "flood",
+      }));
+    }
+  } finally {
+    push.close();
+  }
+  // Alerts are held for the absent sink, up to the bound; the rest wait in the PULL queue.
+  await router.stop({ timeout: 15_000 }); // asserts exit 0
+  const stats = await router.event("router_stats");
+  assert.equal(stats.routed, 0);
+  assert.ok(Number(stats.pending) > 0, JSON.stringify(stats));
+  assert.ok(!router.events.some((e) => e.event === "shutdown_timeout"));
+});

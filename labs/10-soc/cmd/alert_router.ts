@@ -7,6 +7,7 @@
  */
 
 import { endpoint, int, oneOf, runRole } from "@lib/role/mod.ts";
+import { InFlight } from "@lib/patterns/mod.ts";
 import { Pull, Push } from "@lib/zmq/mod.ts";
 import { AlertRouter } from "../internal/alert_routing.ts";
 import {
@@ -61,7 +62,16 @@ await runRole<Options>({
     await pull.bind(options.bind);
     ctx.listening(pull);
     const router = new AlertRouter(options.urgentFrom, options.memory);
-    ctx.every(options.statsInterval, () => ctx.log.info("stats", router.counts));
+    const delivery = { routed: 0, undelivered: 0 };
+    ctx.every(
+      options.statsInterval,
+      () => ctx.log.info("stats", { ...router.counts, ...delivery }),
+    );
+    // Sends in flight: a sink that is down holds them here (bounded by sendQueueLimit), and
+    // a stop waits for them within the drain budget instead of blocking the shutdown.
+    const inFlight = new InFlight<number>();
+    const sending = new Set<Promise<void>>();
+    let next = 0;
     await ctx.serve(pull, async (frames) => {
       const alert = decodeAlert(frames);
       const route = router.route(alert);
@@ -69,10 +79,28 @@ await runRole<Options>({
         ctx.log.limited("info", "duplicate_dropped", { alert_id: alert.alert_id }, "dup");
         return;
       }
-      // Awaited: a sink that is down holds alerts here (up to the HWM), it does not lose them.
-      await out[route].send(encodeBody(alert));
-      ctx.log.info("alert_routed", { alert_id: alert.alert_id, channel: route });
+      const id = next++;
+      inFlight.add(id);
+      const sent: Promise<void> = out[route].send(encodeBody(alert)).then(() => {
+        delivery.routed++;
+        ctx.log.debug("alert_routed", { alert_id: alert.alert_id, channel: route });
+      }, () => {
+        delivery.undelivered++;
+        ctx.log.limited(
+          "warn",
+          "alert_undelivered",
+          { alert_id: alert.alert_id, channel: route },
+          route,
+        );
+      }).finally(() => {
+        inFlight.done(id);
+        sending.delete(sent);
+      });
+      sending.add(sent);
+      // Backpressure: with 500 alerts waiting for a sink, the next one waits for a send.
+      if (sending.size >= 500) await Promise.race([Promise.race(sending), ctx.stopped]);
     }, { name: "alerts" });
-    ctx.log.info("router_stats", router.counts);
+    await ctx.drain(() => inFlight.whenSettled(), { what: "alerts to the sink" });
+    ctx.log.info("router_stats", { ...router.counts, ...delivery, pending: inFlight.size });
   },
 });

@@ -28,6 +28,7 @@ interface Options {
   http: ListenAddress | null;
   json: boolean;
   tableInterval: number;
+  maxAlerts: number;
 }
 
 await runRole<Options>({
@@ -53,6 +54,12 @@ await runRole<Options>({
           .argParser(listenAddress)
           .default(listenAddress("127.0.0.1:5615"), "127.0.0.1:5615"),
       )
+      .option(
+        "--max-alerts <n>",
+        "alerts kept (the oldest are deleted past it)",
+        int({ min: 1 }),
+        1_000_000,
+      )
       .option("--json", "print each stored alert as a JSON line instead of the table", false)
       .option("--table-interval <ms>", "live table refresh", int({ min: 100 }), 1000),
   async run(options, ctx) {
@@ -67,6 +74,13 @@ await runRole<Options>({
       sock.connect(options[name as "urgent" | "routine"]);
     }
     let duplicates = 0;
+    let pruned = 0;
+    // One log line per stored alert, up to 100 per 10 s; past that, rate-limited summaries.
+    let budget = 100;
+    ctx.every(10_000, () => {
+      budget = 100;
+      if (store.count() > options.maxAlerts) pruned += store.prune(options.maxAlerts);
+    });
     if (options.http) {
       const server = Deno.serve({
         hostname: options.http.hostname,
@@ -89,7 +103,7 @@ await runRole<Options>({
             count: store.count(),
             duplicates,
             summary: store.summary(),
-            ids: store.ids().slice(0, 10_000),
+            ids: store.ids(10_000),
             latest: store.latest(50),
           });
         }
@@ -105,7 +119,7 @@ await runRole<Options>({
     ctx.every(options.json ? 0 : options.tableInterval, () => {
       const rows = store.summary();
       const lines = [
-        `alert_sink  stored ${store.count()}  duplicates ignored ${duplicates}`,
+        `alert_sink  stored ${store.count()}  duplicates ignored ${duplicates}  pruned ${pruned}`,
         "rule          severity   alerts",
         ...rows.map((r) => `${r.rule.padEnd(13)} ${r.severity.padEnd(10)} ${r.n}`),
       ];
@@ -124,12 +138,16 @@ await runRole<Options>({
             duplicates++;
             return;
           }
-          ctx.log.info("alert_stored", {
+          const fields = {
             alert_id: alert.alert_id,
             rule: alert.rule,
             severity: alert.severity,
             channel,
-          });
+          };
+          if (budget > 0) {
+            budget--;
+            ctx.log.info("alert_stored", fields);
+          } else ctx.log.limited("info", "alert_stored", fields, "stored");
           if (options.json) ctx.print(JSON.stringify({ ...alert, channel }));
         }, { name: channel })
       ),

@@ -95,7 +95,9 @@ await runRole<Options>({
     while (!ctx.signal.aborted) {
       stats.round++;
       const events = buildScenario({
-        seed: options.seed,
+        // A new seed per round: replaying the same background an hour later would make
+        // every host→dst pair a perfect hourly "beacon".
+        seed: options.seed + stats.round - 1,
         background: options.background,
         idPrefix: options.loop ? `r${stats.round}-` : "",
         offsetMs: (stats.round - 1) * span,

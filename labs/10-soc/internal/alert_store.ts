@@ -78,10 +78,18 @@ export class AlertStore {
       .map((r) => ({ ...r, ts: Number(r.ts) }) as unknown as StoredAlert);
   }
 
-  /** Every alert id, sorted (for checks). */
-  ids(): string[] {
-    return this.#db.prepare("SELECT alert_id FROM alerts ORDER BY alert_id").all()
+  /** Alert ids, sorted, at most `limit` (for checks). */
+  ids(limit = 10_000): string[] {
+    return this.#db.prepare("SELECT alert_id FROM alerts ORDER BY alert_id LIMIT ?").all(limit)
       .map((r) => String(r.alert_id));
+  }
+
+  /** Deletes the oldest alerts beyond `max` (the store stays bounded); returns how many. */
+  prune(max: number): number {
+    const r = this.#db.prepare(
+      "DELETE FROM alerts WHERE rowid <= (SELECT max(rowid) FROM alerts) - ?",
+    ).run(max);
+    return Number(r.changes);
   }
 
   close(): void {

@@ -11,7 +11,7 @@
  * | `ioc_domain`  | a `dns` event's `dst` is a domain indicator                             | indicator |
  * | `ioc_hash`    | a `file` event's `hash` is a hash indicator                             | indicator |
  * | `brute_force` | the Nth failed login from one `src` within the window (exactly the Nth) | high      |
- * | `beaconing`   | the last K connections host→dst are evenly spaced (cv < max, mean ≥ min) | high      |
+ * | `beaconing`   | the last K connections host→dst are evenly spaced (cv < max, mean ≥ min), once a run | high      |
  *
  * @module
  */
@@ -50,9 +50,9 @@ export interface DetectorStore {
   failedLogins(src: string, fromTs: number, toTs: number): number;
   /** Timestamps of the latest `n` stored connections host→dst, oldest first. */
   connections(host: string, dst: string, n: number): number[];
-  /** Whether a once-only finding (e.g. `beaconing:host|dst`) was already raised. */
-  raised(key: string): boolean;
-  /** Stores the event, its verdict and the once-only keys it raised, atomically. */
+  /** Event time at which a finding with this key (e.g. `beaconing:host|dst`) was last raised. */
+  raisedAt(key: string): number | undefined;
+  /** Stores the event, its verdict and the keys it raised (at the event's time), atomically. */
   record(event: Event, verdict: Verdict, raisedKeys: string[]): void;
   /** Runs `fn` in one transaction (a store without transactions just runs it). */
   transaction<T>(fn: () => T): T;
@@ -113,7 +113,9 @@ export function score(
         ...store.connections(event.host, event.dst, rules.beaconSamples - 1),
         event.ts,
       ];
-      if (times.length === rules.beaconSamples && !store.raised(key)) {
+      // Once per run of beacons: not again while the samples overlap the run already reported.
+      const last = store.raisedAt(key);
+      if (times.length === rules.beaconSamples && (last === undefined || last < times[0])) {
         const gaps = times.slice(1).map((t, i) => t - times[i]);
         const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
         const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
@@ -139,7 +141,7 @@ export function score(
 export class MemoryDetectorStore implements DetectorStore {
   readonly #verdicts = new Map<string, Verdict>();
   readonly #events: Event[] = [];
-  readonly #raised = new Set<string>();
+  readonly #raised = new Map<string, number>();
 
   verdict(id: string): Verdict | undefined {
     return this.#verdicts.get(id);
@@ -156,14 +158,14 @@ export class MemoryDetectorStore implements DetectorStore {
       .map((e) => e.ts).sort((a, b) => a - b).slice(-n);
   }
 
-  raised(key: string): boolean {
-    return this.#raised.has(key);
+  raisedAt(key: string): number | undefined {
+    return this.#raised.get(key);
   }
 
   record(event: Event, verdict: Verdict, raisedKeys: string[]): void {
     this.#events.push(event);
     this.#verdicts.set(event.id, verdict);
-    for (const k of raisedKeys) this.#raised.add(k);
+    for (const k of raisedKeys) this.#raised.set(k, event.ts);
   }
 
   transaction<T>(fn: () => T): T {

@@ -40,7 +40,7 @@ export class SqliteDetectorStore implements DetectorStore {
         src TEXT, dst TEXT, ok INTEGER, verdict BLOB NOT NULL);
       CREATE INDEX IF NOT EXISTS events_login ON events (src, ts) WHERE kind = 'login' AND ok = 0;
       CREATE INDEX IF NOT EXISTS events_conn ON events (host, dst, ts) WHERE kind = 'conn';
-      CREATE TABLE IF NOT EXISTS raised (key TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS raised (key TEXT PRIMARY KEY, ts INTEGER NOT NULL);
     `);
     this.#verdict = this.#db.prepare("SELECT verdict FROM events WHERE id = ?");
     this.#failed = this.#db.prepare(
@@ -49,11 +49,13 @@ export class SqliteDetectorStore implements DetectorStore {
     this.#conns = this.#db.prepare(
       "SELECT ts FROM events WHERE kind = 'conn' AND host = ? AND dst = ? ORDER BY ts DESC LIMIT ?",
     );
-    this.#raised = this.#db.prepare("SELECT 1 FROM raised WHERE key = ?");
+    this.#raised = this.#db.prepare("SELECT ts FROM raised WHERE key = ?");
     this.#insertEvent = this.#db.prepare(
       "INSERT INTO events (id, ts, kind, host, src, dst, ok, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    this.#insertRaised = this.#db.prepare("INSERT OR IGNORE INTO raised (key) VALUES (?)");
+    this.#insertRaised = this.#db.prepare(
+      "INSERT INTO raised (key, ts) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET ts = excluded.ts",
+    );
   }
 
   verdict(id: string): Verdict | undefined {
@@ -70,8 +72,9 @@ export class SqliteDetectorStore implements DetectorStore {
     return (this.#conns.all(host, dst, n) as { ts: number }[]).map((r) => Number(r.ts)).reverse();
   }
 
-  raised(key: string): boolean {
-    return this.#raised.get(key) !== undefined;
+  raisedAt(key: string): number | undefined {
+    const row = this.#raised.get(key) as { ts: number } | undefined;
+    return row ? Number(row.ts) : undefined;
   }
 
   record(event: Event, verdict: Verdict, raisedKeys: string[]): void {
@@ -85,7 +88,7 @@ export class SqliteDetectorStore implements DetectorStore {
       event.ok === undefined ? null : event.ok ? 1 : 0,
       encode(verdict),
     );
-    for (const key of raisedKeys) this.#insertRaised.run(key);
+    for (const key of raisedKeys) this.#insertRaised.run(key, event.ts);
   }
 
   transaction<T>(fn: () => T): T {

@@ -54,3 +54,19 @@ Deno.test("SQLite and memory stores agree; a restarted SQLite store answers retr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("looping rounds (a new seed and an hour later each) produce the same six alerts each round", () => {
+  const store = new MemoryDetectorStore();
+  for (let round = 1; round <= 4; round++) {
+    const events = buildScenario({
+      seed: 10 + round - 1,
+      idPrefix: `r${round}-`,
+      offsetMs: (round - 1) * 3_600_000,
+    });
+    assert.deepEqual(
+      alertsOf(store, events).sort(),
+      EXPECTED_ALERTS.map((a) => `r${round}-${a.alert_id}`).sort(),
+      `round ${round}`,
+    );
+  }
+});
