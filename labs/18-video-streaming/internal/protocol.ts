@@ -1,98 +1,142 @@
 /**
- * Lab 18 wire protocol: one msgpack frame per message, checked by a schema on the way in
- * (a malformed frame throws BadMessageError, which the role logs as `bad_message` and drops).
+ * Lab 18 wire protocol. A video frame is one two-part message:
+ *
+ * ```
+ * camera_feed (PUB or ROUTER)                          analytics_engine (SUB or DEALER)
+ *   | [ header: msgpack FrameHeader ] [ payload: NV12 bytes ]  ------->  |
+ *   | <-------  [ msgpack {kind: "credit", credit: n} ]   (credit mode only)
+ *   | <-------  [ msgpack {kind: "bye"} ]                 (credit mode only)
+ * ```
+ *
+ * The header is its own small frame (copied by libzmq); the payload is the pool buffer
+ * itself, sent zero-copy. A malformed header throws BadMessageError; the engine logs it as
+ * `bad_message`, discards the rest of the message and goes on.
  *
  * @module
  */
 
 import { BadMessageError, decode, encode, type Infer, s } from "@lib/codec/mod.ts";
 
-/** A request: `{ kind: "ping", seq }`. */
-export const Ping = s.object({ kind: s.literal("ping"), seq: s.int({ min: 0 }) }, { strict: true });
-/** A request. */
-export type Ping = Infer<typeof Ping>;
+/** The only pixel format this lab streams. */
+export const FORMAT = "NV12";
+/** Largest header frame an engine accepts (bytes). */
+export const MAX_HEADER_BYTES = 512;
+/** Largest credit a single message may grant. */
+export const MAX_CREDIT = 1000;
 
-/** The answer to a ping: the same `seq` and the name of the role that answered. */
-export const Pong = s.object({ kind: s.literal("pong"), seq: s.int({ min: 0 }), role: s.string() });
-/** The answer to a ping. */
-export type Pong = Infer<typeof Pong>;
+/** The frame header: its own frame, before the payload. */
+export const FrameHeader = s.object({
+  /** Random per camera start: a new stream resets gap counting. */
+  stream: s.string({ min: 1, max: 64 }),
+  /** Frame id, from 0, +1 per frame the camera sent (gaps are drops). */
+  id: s.int({ min: 0 }),
+  /** Presentation timestamp: capture time in µs since the Unix epoch (wall clock). */
+  pts_us: s.number({ min: 0 }),
+  width: s.int({ min: 2, max: 16384 }),
+  height: s.int({ min: 2, max: 16384 }),
+  format: s.literal(FORMAT),
+  /** Payload bytes. */
+  size: s.int({ min: 1 }),
+  /** `frameChecksum` of the payload. */
+  checksum: s.int({ min: 0, max: 0xffff_ffff }),
+}, { strict: true });
+/** The frame header. */
+export type FrameHeader = Infer<typeof FrameHeader>;
 
-/** The answer to a malformed request: what was wrong with it. */
-export const Refusal = s.object({ kind: s.literal("error"), reason: s.string() });
-/** The answer to a malformed request. */
-export type Refusal = Infer<typeof Refusal>;
+/** Engine → camera (credit mode): grants `credit` more frames; 0 is a keep-alive. */
+export const Credit = s.object({
+  kind: s.literal("credit"),
+  credit: s.int({ min: 0, max: MAX_CREDIT }),
+}, { strict: true });
+/** Engine → camera: grants credit. */
+export type Credit = Infer<typeof Credit>;
+
+/** Engine → camera (credit mode): the engine leaves; forget its credit now. */
+export const Bye = s.object({ kind: s.literal("bye") }, { strict: true });
+/** Engine → camera: the engine leaves. */
+export type Bye = Infer<typeof Bye>;
 
 /**
- * Encodes a ping.
+ * Encodes a frame header.
  *
  * @example
  * ```ts
- * import { decodePing, encodePing } from "./protocol.ts";
- *
- * console.log(decodePing([encodePing(7)]).seq); // 7
+ * import { decodeHeader, encodeHeader } from "./protocol.ts";
+ * const bytes = encodeHeader({
+ *   stream: "s1", id: 1, pts_us: 1e15, width: 2, height: 2, format: "NV12", size: 6, checksum: 0,
+ * });
+ * console.log(decodeHeader(bytes).id); // 1
  * ```
  */
-export function encodePing(seq: number): Uint8Array {
-  return encode({ kind: "ping", seq } satisfies Ping);
+export function encodeHeader(header: FrameHeader): Uint8Array {
+  return encode(header);
 }
 
 /**
- * Decodes a request of one frame; throws BadMessageError otherwise.
+ * Decodes and checks a header frame (size consistent with width × height × 1.5); throws
+ * BadMessageError otherwise.
  *
  * @example
  * ```ts
- * import { decodePing, encodePing } from "./protocol.ts";
- *
- * const ping = decodePing([encodePing(1)]); // { kind: "ping", seq: 1 }
+ * import { decodeHeader } from "./protocol.ts";
+ * try {
+ *   decodeHeader(new Uint8Array([0xc1]));
+ * } catch (error) {
+ *   console.log((error as Error).name); // BadMessageError
+ * }
  * ```
  */
-export function decodePing(frames: Uint8Array[]): Ping {
-  return decode(oneFrame(frames), Ping);
+export function decodeHeader(bytes: Uint8Array): FrameHeader {
+  const header = decode(bytes, FrameHeader);
+  if (header.width % 2 !== 0 || header.height % 2 !== 0) {
+    throw new BadMessageError(`odd frame size ${header.width}x${header.height}`);
+  }
+  if (header.size !== header.width * header.height * 3 / 2) {
+    throw new BadMessageError(
+      `size ${header.size} is not NV12 ${header.width}x${header.height} (${
+        header.width * header.height * 3 / 2
+      })`,
+    );
+  }
+  return header;
 }
 
 /**
- * Encodes the answer to `seq`.
+ * Encodes a credit grant (0 = keep-alive).
  *
  * @example
  * ```ts
- * import { decodeReply, encodePong } from "./protocol.ts";
- *
- * console.log(decodeReply([encodePong(3, "camera_feed")])); // { kind: "pong", seq: 3, role: "camera_feed" }
+ * import { decodeControl, encodeCredit } from "./protocol.ts";
+ * console.log(decodeControl([encodeCredit(4)])); // { kind: "credit", credit: 4 }
  * ```
  */
-export function encodePong(seq: number, role: string): Uint8Array {
-  return encode({ kind: "pong", seq, role } satisfies Pong);
+export function encodeCredit(credit: number): Uint8Array {
+  return encode({ kind: "credit", credit } satisfies Credit);
 }
 
 /**
- * Encodes the answer to a malformed request.
+ * Encodes a goodbye.
  *
  * @example
  * ```ts
- * import { encodeRefusal } from "./protocol.ts";
- *
- * const frame = encodeRefusal("seq: expected integer >= 0, got -1");
+ * import { decodeControl, encodeBye } from "./protocol.ts";
+ * console.log(decodeControl([encodeBye()]).kind); // "bye"
  * ```
  */
-export function encodeRefusal(reason: string): Uint8Array {
-  return encode({ kind: "error", reason } satisfies Refusal);
+export function encodeBye(): Uint8Array {
+  return encode({ kind: "bye" } satisfies Bye);
 }
 
 /**
- * Decodes a reply (a pong or a refusal); throws BadMessageError otherwise.
+ * Decodes an engine → camera message (one frame: credit or bye); throws BadMessageError.
  *
  * @example
  * ```ts
- * import { decodeReply, encodeRefusal } from "./protocol.ts";
- *
- * console.log(decodeReply([encodeRefusal("no")]).kind); // "error"
+ * import { decodeControl, encodeCredit } from "./protocol.ts";
+ * const msg = decodeControl([encodeCredit(1)]);
  * ```
  */
-export function decodeReply(frames: Uint8Array[]): Pong | Refusal {
-  return decode(oneFrame(frames), s.oneOf(Pong, Refusal));
-}
-
-function oneFrame(frames: Uint8Array[]): Uint8Array {
+export function decodeControl(frames: Uint8Array[]): Credit | Bye {
   if (frames.length !== 1) throw new BadMessageError(`expected 1 frame, got ${frames.length}`);
-  return frames[0];
+  return decode(frames[0], s.oneOf(Credit, Bye));
 }
