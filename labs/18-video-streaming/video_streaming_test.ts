@@ -67,7 +67,7 @@ Deno.test("the pool never hands out a buffer still in flight: tiny pool, slow en
   assert.equal(num(s, "mismatches"), 0);
   assert.equal(num(f, "mismatches"), 0);
   const c = await statsLine(cam.proc, "camera_stats", (c) => num(c, "pool_waits") > 0, 30_000);
-  assert.ok(num(c, "freed_by_weakref") + num(c, "freed_by_count") > 0, JSON.stringify(c));
+  assert.ok(num(c, "freed_by_probe") + num(c, "freed_by_count") > 0, JSON.stringify(c));
   await slow.stop();
   await fast.stop();
   await cam.proc.stop();

@@ -48,6 +48,7 @@ export {
   type SocketOptions,
   ZERO_COPY_THRESHOLD,
   zeroCopyFramesInFlight,
+  zeroCopyHeld,
 } from "./socket.ts";
 export {
   EVENT_BUFFER_LIMIT,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Pull, Push, zeroCopyFramesInFlight } from "./mod.ts";
+import { Publisher, Pull, Push, Subscriber, zeroCopyFramesInFlight, zeroCopyHeld } from "./mod.ts";
 import { deadline, until } from "./test_util.ts";
 
 const fixture = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
@@ -68,4 +68,45 @@ Deno.test("frames of ZERO_COPY_THRESHOLD (1 MiB) and more are sent zero-copy and
   assert.equal(got.length, frame.length);
   assert.ok(got.every((b) => b === 7));
   await until(() => zeroCopyFramesInFlight() === before, 5000, "libzmq to release the frame");
+});
+
+Deno.test("zeroCopyHeld says which frame libzmq still holds: a PUB frame is held until its slowest subscriber has it", async () => {
+  await using pub = new Publisher({ sendHighWaterMark: 10 });
+  await pub.bind("tcp://127.0.0.1:*");
+  await using fast = new Subscriber();
+  fast.subscribe();
+  fast.connect(pub.lastEndpoint!);
+  // The slow subscriber reads nothing until told: its pipe keeps the frames.
+  await using slow = new Subscriber({ receiveHighWaterMark: 10 });
+  slow.subscribe();
+  slow.connect(pub.lastEndpoint!);
+  const a = new Uint8Array(1 << 20).fill(1);
+  const small = new Uint8Array(16);
+  // Wait until both subscriptions reached the publisher (each receives a probe).
+  let fastUp = false;
+  let slowUp = false;
+  const fastFirst = fast.receive().then(() => fastUp = true);
+  const slowFirst = slow.receive().then(() => slowUp = true);
+  await until(
+    async () => {
+      if (!(fastUp && slowUp)) await pub.send(small);
+      return fastUp && slowUp;
+    },
+    10_000,
+    "both subscribers",
+  );
+  await Promise.all([fastFirst, slowFirst]);
+  /** The next big frame (probes sent while subscribing may still be queued). */
+  const nextBig = async (sub: Subscriber) => {
+    for (;;) {
+      const [frame] = await sub.receive();
+      if (frame.length === a.length) return frame;
+    }
+  };
+  await pub.send(a);
+  assert.equal(zeroCopyHeld(a), true, "held once sent");
+  await deadline(nextBig(fast), 5000, "the fast copy");
+  assert.equal(zeroCopyHeld(small), false, "small frames are copied, never held");
+  await deadline(nextBig(slow), 5000, "the slow copy");
+  await until(() => !zeroCopyHeld(a), 5000, "libzmq to release the frame");
 });

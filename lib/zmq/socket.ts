@@ -241,7 +241,14 @@ function zeroCopyFree(): Deno.PointerValue {
     freeCallback = Deno.UnsafeCallback.threadSafe(
       { parameters: ["pointer", "pointer"], result: "void" },
       (_data, hint) => {
-        zeroCopyFrames.delete(Number(Deno.UnsafePointer.value(hint)));
+        const id = Number(Deno.UnsafePointer.value(hint));
+        const frame = zeroCopyFrames.get(id);
+        zeroCopyFrames.delete(id);
+        if (frame) {
+          const n = (zeroCopyHolds.get(frame) ?? 1) - 1;
+          if (n > 0) zeroCopyHolds.set(frame, n);
+          else zeroCopyHolds.delete(frame);
+        }
       },
     );
     freeCallback.unref();
@@ -260,6 +267,32 @@ function zeroCopyFree(): Deno.PointerValue {
  */
 export function zeroCopyFramesInFlight(): number {
   return zeroCopyFrames.size;
+}
+
+/** Zero-copy sends libzmq still holds, per frame object (the free callback counts down). */
+const zeroCopyHolds = new WeakMap<Uint8Array, number>();
+
+/**
+ * Whether libzmq still holds a zero-copy send of this exact frame object (a frame of
+ * `ZERO_COPY_THRESHOLD` bytes or more, once `send` resolved): the frame must not be
+ * modified or reused until this is false. A PUB sending to several subscribers holds it
+ * until the last one has it; libzmq frees frames in any order, this tells which.
+ *
+ * @example
+ * ```ts
+ * import { Pull, Push, zeroCopyHeld, ZERO_COPY_THRESHOLD } from "@lib/zmq/mod.ts";
+ * await using pull = new Pull();
+ * await pull.bind("tcp://127.0.0.1:*");
+ * await using push = new Push();
+ * push.connect(pull.lastEndpoint!);
+ * const frame = new Uint8Array(ZERO_COPY_THRESHOLD);
+ * await push.send(frame);
+ * await pull.receive();
+ * console.log(zeroCopyHeld(frame)); // false once libzmq let go of it
+ * ```
+ */
+export function zeroCopyHeld(frame: Uint8Array): boolean {
+  return zeroCopyHolds.has(frame);
 }
 
 let reactorReady = false;
@@ -653,6 +686,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           zeroCopyFrames.delete(id);
           throw lastError(z, "send");
         }
+        // libzmq owns it now, until the free callback (also after a failed send's close).
+        zeroCopyHolds.set(frame, (zeroCopyHolds.get(frame) ?? 0) + 1);
         rc = z.zmq_msg_send(msg, handle, flags);
         if (rc < 0) {
           const errno = z.zmq_errno();

@@ -58,7 +58,7 @@ export const SLOT_TABLE: FsmTable<SlotState, SlotEvent, string> = {
       released: {
         next: "free",
         action:
-          "inFlight() = 0, older than inFlight() frames (fifo), or every view's WeakRef cleared",
+          "inFlight() = 0, older than inFlight() frames (fifo), or every view released (probe)",
       },
     },
   },
@@ -118,7 +118,7 @@ export interface PoolStats {
   collectMs: number;
   /** Buffers freed because inFlight() reached 0 / because their views were collected. */
   freedByCount: number;
-  freedByWeakRef: number;
+  freedByProbe: number;
   /** Buffers freed by the suffix rule (fifo). */
   freedByOrder: number;
   /** Sends libzmq released inside the send call (no subscriber took the frame). */
@@ -173,7 +173,7 @@ export class FramePool {
     collections: 0,
     collectMs: 0,
     freedByCount: 0,
-    freedByWeakRef: 0,
+    freedByProbe: 0,
     freedByOrder: 0,
     freedAtOnce: 0,
   };
@@ -265,7 +265,7 @@ export class FramePool {
         freed++;
       }
     }
-    this.#stats.freedByWeakRef += freed;
+    this.#stats.freedByProbe += freed;
     return freed;
   }
 

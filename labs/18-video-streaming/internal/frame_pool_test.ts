@@ -45,7 +45,7 @@ Deno.test("a buffer libzmq still holds is never handed out again", () => {
   const slot = pool.acquire();
   assert.equal(slot?.index, 1, "exactly the released one comes back");
   assert.equal(lib.collections(), 1);
-  assert.equal(pool.stats().freedByWeakRef, 1);
+  assert.equal(pool.stats().freedByProbe, 1);
 });
 
 Deno.test("inFlight() = 0 frees every held buffer without a GC", () => {

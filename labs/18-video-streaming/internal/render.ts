@@ -32,7 +32,7 @@ export interface CameraReport {
   collections: number;
   collect_ms: number;
   freed_by_count: number;
-  freed_by_weakref: number;
+  freed_by_probe: number;
   freed_by_order: number;
   /** Sends libzmq released inside the send (latest mode: no engine had room). */
   freed_at_once: number;
@@ -54,7 +54,7 @@ export interface CameraReport {
  *   mode: "latest", endpoint: "tcp://127.0.0.1:5518", width: 3840, height: 2160, source: "pattern",
  *   target_fps: 30, fps: 30, gbps: 3, sent: 90, sends: 90, late: 0, pool_waits: 0, credit_waits: 0,
  *   pool_slots: 8, pool_free: 7, pool_held: 1, zero_copy_in_flight: 1, collections: 0, collect_ms: 0,
- *   freed_by_count: 89, freed_by_weakref: 0, freed_by_order: 0, freed_at_once: 0, dropped_everywhere: 0, engines: 2, cpu_s: 1, cpu_s_per_gb: 0.9, rss_mb: 200,
+ *   freed_by_count: 89, freed_by_probe: 0, freed_by_order: 0, freed_at_once: 0, dropped_everywhere: 0, engines: 2, cpu_s: 1, cpu_s_per_gb: 0.9, rss_mb: 200,
  * }).join("\n"));
  * ```
  */
@@ -65,7 +65,7 @@ export function cameraLines(r: CameraReport): string[] {
       r.gbps.toFixed(2)
     } Gbit/s  sent ${r.sent}  late ticks ${r.late}  engines ${r.engines}`,
     `  pool ${r.pool_free}/${r.pool_slots} free, ${r.pool_held} held by libzmq (${r.zero_copy_in_flight} zero-copy frames in flight)  waits ${r.pool_waits}  credit waits ${r.credit_waits}`,
-    `  released: ${r.freed_by_count} by count = 0, ${r.freed_at_once} at once (no engine had room), ${r.freed_by_order} by order, ${r.freed_by_weakref} by WeakRef (${r.collections} GCs, ${
+    `  released: ${r.freed_by_count} by count = 0, ${r.freed_at_once} at once (no engine had room), ${r.freed_by_order} by order, ${r.freed_by_probe} by probe (${r.collections} GCs, ${
       r.collect_ms.toFixed(0)
     } ms)`,
     `  CPU ${r.cpu_s.toFixed(1)} s (${r.cpu_s_per_gb.toFixed(2)} s/GB)  RSS ${
