@@ -1,8 +1,8 @@
 /**
- * `deno task test [PATH...] [--parallel N] [--timeout 10m] [--log FILE] [--verbose]`: runs
+ * `deno task test [PATH...] [--parallel N] [--timeout 15m] [--log FILE] [--verbose]`: runs
  * every test suite (each `lib/<module>`, `tests/`, each lab) as its own
  * `deno test -A <path>` process, N at a time (default 2, env TEST_PARALLEL), each with a
- * time limit (default 10m, env TEST_TIMEOUT). Output goes, prefixed with the suite, to a
+ * time limit (default 15m, env TEST_TIMEOUT). Output goes, prefixed with the suite, to a
  * log (default dist/test.log); a failed suite's last lines are also printed. Ends with a
  * per-suite table and the line `tests: N passed, M failed`; exits 1 if anything failed.
  * A crashed or timed-out suite counts the tests that had not passed as failed (at least 1).
@@ -147,7 +147,7 @@ export async function runSuites(
   options: RunSuitesOptions = {},
 ): Promise<SuiteResult[]> {
   const root = options.root ?? REPO_ROOT;
-  const timeoutMs = options.timeoutMs ?? 600_000;
+  const timeoutMs = options.timeoutMs ?? 900_000;
   const log = options.log ?? (() => {});
   const print = options.print ?? ((line: string) => console.log(line));
   const results: SuiteResult[] = new Array(targets.length);
@@ -259,7 +259,7 @@ export function formatReport(results: SuiteResult[]): string[] {
   return lines;
 }
 
-const USAGE = "usage: deno task test [PATH...] [--parallel N] [--timeout 10m] [--log FILE] " +
+const USAGE = "usage: deno task test [PATH...] [--parallel N] [--timeout 15m] [--log FILE] " +
   "[--verbose] [--root DIR]";
 
 if (import.meta.main) {
@@ -269,7 +269,7 @@ if (import.meta.main) {
       allowPositionals: true,
       options: {
         parallel: { type: "string", default: Deno.env.get("TEST_PARALLEL") ?? "2" },
-        timeout: { type: "string", default: Deno.env.get("TEST_TIMEOUT") ?? "10m" },
+        timeout: { type: "string", default: Deno.env.get("TEST_TIMEOUT") ?? "15m" },
         log: { type: "string" },
         root: { type: "string", default: REPO_ROOT },
         verbose: { type: "boolean", default: false },
