@@ -17,7 +17,7 @@
 import { BadMessageError } from "@lib/codec/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { InFlight, ParanoidPirateWorker } from "@lib/patterns/mod.ts";
-import type { RoleContext } from "@lib/role/mod.ts";
+import { type Command, duration, endpoint, int, type RoleContext } from "@lib/role/mod.ts";
 import { Dealer } from "@lib/zmq/mod.ts";
 import {
   decodeTask,
@@ -46,6 +46,38 @@ export interface WorkerLoopOptions {
   freezeFor?: number;
   /** Runs one task of this worker's type; throws TaskError for a reportable failure. */
   execute(task: Task, pause: () => Promise<void>): Promise<Result>;
+}
+
+/** The command-line options every worker role shares. */
+export type WorkerFlags = Omit<WorkerLoopOptions, "type" | "execute">;
+
+/**
+ * Declares the options every worker role shares (master, heartbeats, fault injection).
+ *
+ * @example
+ * ```ts
+ * import { Command } from "@lib/role/mod.ts";
+ * import { workerFlags } from "./worker_loop.ts";
+ * workerFlags(new Command());
+ * ```
+ */
+export function workerFlags(cmd: Command): Command {
+  return cmd
+    .option("--master <endpoint>", "mr_master endpoint", endpoint, "tcp://127.0.0.1:5595")
+    .option("--heartbeat-interval <ms>", "heartbeat interval", int({ min: 10 }), 1000)
+    .option("--liveness <n>", "silent intervals before the master is lost", int({ min: 1 }), 5)
+    .option(
+      "--task-delay <duration>",
+      "extra time per task (fault injection: a straggler)",
+      duration,
+      0,
+    )
+    .option(
+      "--freeze-after <n>",
+      "fault injection: freeze the process on the task after the n-th (once)",
+      int({ min: 0 }),
+    )
+    .option("--freeze-for <duration>", "how long --freeze-after freezes", duration, 8000);
 }
 
 /** Blocks this thread (timers, sockets, heartbeats) without burning CPU. */
