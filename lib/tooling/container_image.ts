@@ -146,6 +146,7 @@ export async function buildLabImage(labId: string, tag = imageTag(labId)): Promi
     `${context}/Dockerfile`,
     [
       "FROM scratch",
+      "LABEL org.zmq-labs.lab=" + lab.id,
       "COPY rootfs/ /",
       "ENV PATH=/usr/bin DENO_DIR=/deno-dir DENO_NO_UPDATE_CHECK=1 LOG_FORMAT=json NO_COLOR=1",
       "WORKDIR /app",
@@ -154,6 +155,12 @@ export async function buildLabImage(labId: string, tag = imageTag(labId)): Promi
     ].join("\n"),
   );
   await run("docker", ["build", "--quiet", "-t", tag, context]);
+  // The image this tag had before is now dangling: remove ours only (by label).
+  await new Deno.Command("docker", {
+    args: ["image", "prune", "-f", "--filter", `label=org.zmq-labs.lab=${lab.id}`],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => {});
   return { tag, context, contextBytes, buildMs: Math.round(performance.now() - started) };
 }
 
