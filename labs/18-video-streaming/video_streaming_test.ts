@@ -5,12 +5,22 @@
  */
 import assert from "node:assert/strict";
 import { spawnRole, tempDir } from "@lib/testing/mod.ts";
-import { Publisher } from "@lib/zmq/mod.ts";
+import { Dealer, Publisher } from "@lib/zmq/mod.ts";
 import { delay } from "@lib/async/mod.ts";
 import { frameChecksum } from "./internal/checksum.ts";
 import { nv12Size } from "./internal/nv12.ts";
-import { encodeHeader } from "./internal/protocol.ts";
-import { allStats, camera, engine, HD, statsLine } from "./testing.ts";
+import { encode } from "@lib/codec/mod.ts";
+import { encodeCredit, encodeHeader } from "./internal/protocol.ts";
+import {
+  allStats,
+  camera,
+  engine,
+  HD,
+  statsLine,
+  writeUntilCut,
+  zmtpHandshake,
+  zmtpLongFrameHeader,
+} from "./testing.ts";
 
 const num = (s: Record<string, unknown>, key: string) => Number(s[key]);
 
@@ -224,4 +234,96 @@ Deno.test("bad configuration: one line and exit 2", async () => {
   await using cam = await spawnRole("18", "camera_feed", ["--input", `${dir.path}/short.nv12`]);
   assert.equal((await cam.wait()).code, 2);
   assert.ok(cam.tail().includes("less than one"), cam.tail());
+});
+
+Deno.test("a rogue publisher declaring a 2 GiB frame is cut off before the engine allocates it", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using e = await engine(`tcp://127.0.0.1:${listener.addr.port}`);
+  using conn = await listener.accept();
+  await zmtpHandshake(conn, "PUB");
+  // A header frame (MORE), then a payload frame whose ZMTP header declares 2 GiB.
+  await conn.write(new Uint8Array([0x01, 4, 0x78, 0x78, 0x78, 0x78]));
+  await conn.write(zmtpLongFrameHeader(2 ** 31));
+  // Without a size limit libzmq allocates the 2 GiB message and reads every byte into it.
+  const total = 256 << 20;
+  const written = await writeUntilCut(conn, total);
+  assert.ok(written < total, `the engine read all ${written} bytes of the oversized frame`);
+  const s = await statsLine(e, "engine_stats", () => true, 30_000);
+  assert.ok(num(s, "rss_mb") < 200 + 256, `engine RSS ${s.rss_mb} MB`);
+  assert.equal((await e.stop()).code, 0);
+});
+
+Deno.test("camera (credit mode): a flood of bogus credit messages and an oversized frame do not disturb a real engine", async () => {
+  await using cam = await camera("tcp://127.0.0.1:*", [...HD, "--mode", "credit", "--fps", "0"]);
+  await using rogue = new Dealer({ linger: 0, sendHighWaterMark: 100_000 });
+  rogue.connect(cam.endpoint);
+  const bogus: Uint8Array[][] = [
+    [new TextEncoder().encode("garbage")],
+    [encodeCredit(1), encodeCredit(1)], // two frames
+    [encode({ kind: "credit", credit: 1e9 })], // over MAX_CREDIT
+    [encode({ kind: "credit", credit: -1 })],
+    [encode({ kind: "credit", credit: 1, extra: true })],
+    [new Uint8Array(0)],
+  ];
+  for (let i = 0; i < 5_000; i++) await rogue.send(bogus[i % bogus.length]);
+  await cam.proc.event("bad_message");
+  // A raw peer declaring a 2 GiB control frame is cut off by libzmq's size limit.
+  const port = Number(new URL(cam.endpoint.replace("tcp://", "http://")).port);
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await zmtpHandshake(conn, "DEALER");
+  await conn.write(zmtpLongFrameHeader(2 ** 31));
+  const total = 256 << 20;
+  const written = await writeUntilCut(conn, total);
+  assert.ok(written < total, `the camera read all ${written} bytes of the oversized frame`);
+  // A real engine still gets every frame, intact.
+  await using e = await engine(cam.endpoint, ["--mode", "credit", "--frames", "20"]);
+  const done = await statsLine(e, "engine_done", undefined, 60_000);
+  assert.equal(num(done, "frames"), 20);
+  assert.equal(num(done, "dropped"), 0);
+  assert.equal(num(done, "mismatches"), 0);
+  const c = await statsLine(cam.proc, "camera_stats", () => true, 30_000);
+  assert.ok(num(c, "rss_mb") < 500, `camera RSS ${c.rss_mb} MB`);
+  assert.equal((await cam.proc.stop()).code, 0);
+});
+
+Deno.test("headers claiming alternating large sizes over tiny payloads: dropped without an allocation per message", async () => {
+  await using pub = new Publisher({ sendHighWaterMark: 10_000 });
+  await pub.bind("tcp://127.0.0.1:*");
+  await using e = await engine(pub.lastEndpoint!, ["--receive-hwm", "1000"]);
+  const good = nv12Size(64, 32);
+  const payload = new Uint8Array(good).fill(9);
+  const header = (id: number, width: number, height: number) =>
+    encodeHeader({
+      stream: "t",
+      id,
+      pts_us: (performance.timeOrigin + performance.now()) * 1000,
+      width,
+      height,
+      format: "NV12",
+      size: nv12Size(width, height),
+      checksum: frameChecksum(payload),
+    });
+  let id = 0;
+  const landed = statsLine(e, "engine_stats", (s) => num(s, "frames") >= 1, 30_000);
+  let got = false;
+  landed.then(() => got = true, () => {});
+  while (!got && id < 300) {
+    await pub.send([header(id++, 64, 32), payload]);
+    await delay(100);
+  }
+  await landed;
+  // 16 MiB and 15.5 MiB claimed in turn, one byte sent: each a bad_message.
+  const tiny = new Uint8Array(1);
+  const bad = 3000; // paced: the receive HWM (1000) never fills
+  for (let i = 0; i < bad; i++) {
+    await pub.send([i % 2 ? header(id++, 4096, 2730) : header(id++, 4000, 2712), tiny]);
+    if (i % 100 === 99) await delay(20);
+  }
+  await pub.send([header(id++, 64, 32), payload]);
+  await statsLine(e, "engine_stats", (s) => num(s, "last_id") === id - 1, 60_000);
+  assert.equal((await e.stop()).code, 0);
+  const summary = await e.event("engine_summary");
+  assert.ok(Number(summary.bad_messages) >= bad * 0.9, `bad_messages ${summary.bad_messages}`);
+  // One ~16 MiB buffer at most is kept; an allocation per message would churn 48 GB.
+  assert.ok(Number(summary.rss_mb) < 250, `engine RSS ${summary.rss_mb} MB`);
 });

@@ -289,3 +289,40 @@ Deno.test("bad configuration: one line and exit 2", async () => {
     assert.equal(result.stderr.trim().split("\n").length, 1);
   }
 });
+
+Deno.test("forged gossip: a 'dead' and a 'leave' about live nodes are refuted; a huge incarnation is refused", async () => {
+  await using cluster = await startCluster({ n: 3, args: FAST });
+  await waitOneView(cluster.nodes, 60_000);
+  const [a, b, c] = cluster.nodes;
+  await using forger = await fakePeer("forger");
+  // Say hello to b: it connects its mesh to our XPUB and subscribes to its inbox there.
+  forger.sub.subscribe(`@forger ${forger.endpoint}`);
+  forger.sub.connect(b.endpoint);
+  await waitFor("b's inbox subscription on the forger", async () => {
+    const [frame] = await forger.xpub.receive();
+    return new TextDecoder().decode(frame) === `\x01${b.id}:` ? true : undefined;
+  }, { timeoutMs: 30_000 });
+  const te = new TextEncoder();
+  const send = (g: unknown[]) =>
+    forger.xpub.send([te.encode(`${b.id}:`), encode({ t: "gossip", from: "forger", g })]);
+  // 2^53 - 1: a refutation would have to go past what any peer accepts.
+  await send([{ k: "suspect", id: a.id, inc: Number.MAX_SAFE_INTEGER, from: "forger" }]);
+  await b.proc.event("bad_message", undefined, { timeout: 20_000 });
+  await send([
+    { k: "dead", id: a.id, inc: 0, from: "forger" }, // a is alive
+    { k: "dead", id: c.id, inc: 0, from: c.id }, // c never left
+  ]);
+  await b.proc.event("member_dead", (e) => e.member === a.id, { timeout: 20_000 });
+  await b.proc.event("member_left", (e) => e.member === c.id, { timeout: 20_000 });
+  // The accused hear the rumor and outbid it; the whole cluster sees them alive again.
+  await a.proc.event("refuted", undefined, { timeout: 30_000 });
+  await c.proc.event("refuted", undefined, { timeout: 30_000 });
+  await waitAllSee(cluster.nodes, a.id, "alive", 60_000);
+  await waitAllSee(cluster.nodes, c.id, "alive", 60_000);
+  for (const n of cluster.nodes) {
+    for (const m of [a, c]) {
+      const inc = viewOf(n, m.id)?.incarnation ?? 0;
+      assert.ok(inc >= 0 && inc < 2 ** 32, `${n.id} holds ${m.id} at incarnation ${inc}`);
+    }
+  }
+});

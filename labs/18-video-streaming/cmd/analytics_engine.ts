@@ -122,9 +122,12 @@ await runRole<Options>({
       .option("--report-ms <ms>", "stats/view period", int({ min: 50 }), 1000),
   async run(options, ctx) {
     const credit = options.mode === "credit";
+    // libzmq refuses (drops the peer) any frame larger than this before allocating it: a
+    // rogue publisher declaring a multi-GB frame cannot make the engine allocate it.
+    const maxMessageSize = Math.max(options.maxFrameBytes, MAX_HEADER_BYTES + 1);
     const socket = credit
-      ? new Dealer({ linger: 500, receiveHighWaterMark: options.credit + 2 })
-      : new Subscriber({ receiveHighWaterMark: options.receiveHwm, linger: 0 });
+      ? new Dealer({ linger: 500, receiveHighWaterMark: options.credit + 2, maxMessageSize })
+      : new Subscriber({ receiveHighWaterMark: options.receiveHwm, linger: 0, maxMessageSize });
     ctx.defer(() => socket.close());
     if (socket instanceof Subscriber) {
       if (options.receiveBuffer > 0) socket.receiveBufferSize = options.receiveBuffer;
@@ -190,14 +193,19 @@ await runRole<Options>({
       return null;
     };
 
-    /** A frame received whole into `buffer`. */
+    /** A frame received whole into `buffer` (its first `header.size` bytes: `frame`). */
     interface Received {
       header: FrameHeader;
       buffer: Uint8Array;
+      frame: Uint8Array;
       receivedUs: number;
     }
-    /** Receives one message into `buffer` (replaced when the frame size differs); null if bad. */
-    const receiveFrame = async (buffer: Uint8Array): Promise<Received | null> => {
+    /**
+     * Receives one message into `buffer` (replaced by a larger one only when the frame is
+     * larger: a peer alternating sizes cannot make the engine allocate per message); null if
+     * bad.
+     */
+    const receiveFrame = async (holder: { buffer: Uint8Array }): Promise<Received | null> => {
       const headerSize = await socket.receiveInto(headerBuffer);
       if (!socket.more) return reject("a header without a payload frame", { bytes: headerSize });
       if (headerSize > MAX_HEADER_BYTES) {
@@ -213,9 +221,16 @@ await runRole<Options>({
       if (header.size > options.maxFrameBytes) {
         return reject(`frame of ${header.size} bytes (max ${options.maxFrameBytes})`);
       }
-      // Buffers are reused; a new one only when the frame size changes.
-      if (buffer.byteLength !== header.size) buffer = new Uint8Array(header.size);
-      const size = await socket.receiveInto(buffer);
+      // Buffers are reused; a new one only when the frame is larger than any before, at least
+      // twice the old one (so sizes creeping up cost a few allocations, not one each). The
+      // holder keeps a grown buffer even when the message turns out bad.
+      if (holder.buffer.byteLength < header.size) {
+        const grown = Math.min(options.maxFrameBytes, holder.buffer.byteLength * 2);
+        holder.buffer = new Uint8Array(Math.max(header.size, grown));
+      }
+      const buffer = holder.buffer;
+      const frame = buffer.subarray(0, header.size);
+      const size = await socket.receiveInto(frame);
       const receivedUs = wallUs();
       if (socket.more) return reject("more than two frames in a message", { frame_id: header.id });
       if (size !== header.size) {
@@ -223,22 +238,22 @@ await runRole<Options>({
           frame_id: header.id,
         });
       }
-      return { header, buffer, receivedUs };
+      return { header, buffer, frame, receivedUs };
     };
 
     /** Verifies, analyzes and counts one frame, then works and grants credit. */
-    const processFrame = async ({ header, buffer, receivedUs }: Received) => {
-      const intact = !options.verify || frameChecksum(buffer) === header.checksum;
+    const processFrame = async ({ header, frame, receivedUs }: Received) => {
+      const intact = !options.verify || frameChecksum(frame) === header.checksum;
       if (!intact) {
         ctx.log.limited("warn", "checksum_mismatch", { frame_id: header.id }, "checksum");
       }
       const analysis = options.analyzeStep > 0
-        ? analyzer.analyze(buffer, header.width, header.height)
+        ? analyzer.analyze(frame, header.width, header.height)
         : NO_ANALYSIS;
       stats.observe({
         stream: header.stream,
         id: header.id,
-        bytes: buffer.byteLength,
+        bytes: frame.byteLength,
         latencyUs: receivedUs - header.pts_us,
         intact,
         lumaMean: analysis.lumaMean,
@@ -255,11 +270,10 @@ await runRole<Options>({
     try {
       if (credit) {
         // Lossless: every frame is processed, in order; credit bounds what is queued.
-        let buffer: Uint8Array = new Uint8Array(0);
+        const holder: { buffer: Uint8Array } = { buffer: new Uint8Array(0) };
         while (more()) {
-          const frame = await receiveFrame(buffer);
+          const frame = await receiveFrame(holder);
           if (!frame) continue;
-          buffer = frame.buffer;
           await processFrame(frame);
         }
       } else {
@@ -267,14 +281,20 @@ await runRole<Options>({
         // a newer frame replaces one still waiting (counted as skipped), so a slow engine
         // always starts on the newest frame and its socket never backs up.
         const free: Uint8Array[] = [];
+        const spare: { buffer: Uint8Array } = { buffer: new Uint8Array(0) };
         let ready = null as Received | null;
         let wake = null as (() => void) | null;
         let receiving = true;
         const receiver = (async () => {
           try {
             while (!ctx.signal.aborted) {
-              const frame = await receiveFrame(free.pop() ?? new Uint8Array(0));
+              // A bad message leaves its buffer in `spare` for the next receive.
+              spare.buffer = spare.buffer.byteLength > 0
+                ? spare.buffer
+                : free.pop() ?? new Uint8Array(0);
+              const frame = await receiveFrame(spare);
               if (!frame) continue;
+              spare.buffer = new Uint8Array(0);
               if (ready) {
                 skipped++;
                 free.push(ready.buffer);

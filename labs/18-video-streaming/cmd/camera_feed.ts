@@ -35,7 +35,13 @@ import { CreditLedger } from "../internal/credit_ledger.ts";
 import { FramePool, type PoolSlot } from "../internal/frame_pool.ts";
 import { nv12Size, SyntheticPattern, UHD_HEIGHT, UHD_WIDTH } from "../internal/nv12.ts";
 import { cpuSeconds, rssBytes } from "../internal/process_usage.ts";
-import { decodeControl, encodeHeader, FORMAT, MAX_CREDIT } from "../internal/protocol.ts";
+import {
+  decodeControl,
+  encodeHeader,
+  FORMAT,
+  MAX_CONTROL_BYTES,
+  MAX_CREDIT,
+} from "../internal/protocol.ts";
 import { cameraLines, type CameraReport } from "../internal/render.ts";
 
 interface Options {
@@ -226,6 +232,9 @@ await runRole<Options>({
         routerMandatory: true,
         sendHighWaterMark: MAX_CREDIT + 2,
         receiveHighWaterMark: 1000,
+        // Engines send tiny control frames only: a larger frame drops that peer in libzmq
+        // before it is allocated (a rogue DEALER cannot make the camera buffer gigabytes).
+        maxMessageSize: MAX_CONTROL_BYTES,
         linger: 0,
       });
       ctx.defer(() => router!.close());

@@ -21,6 +21,8 @@ import { BadMessageError, decode, encode, type Infer, s } from "@lib/codec/mod.t
 export const FORMAT = "NV12";
 /** Largest header frame an engine accepts (bytes). */
 export const MAX_HEADER_BYTES = 512;
+/** Largest engine → camera control frame the camera accepts (bytes; libzmq drops larger). */
+export const MAX_CONTROL_BYTES = 1024;
 /** Largest credit a single message may grant. */
 export const MAX_CREDIT = 1000;
 

@@ -322,8 +322,11 @@ await runRole<Options>({
           );
         }
       },
-      disconnect: (_member, ep) => {
-        if (!connected.delete(ep)) return;
+      disconnect: (member, ep) => {
+        // Only the member we connected for (a forged hello naming a member's endpoint must
+        // not cut that member off).
+        if (connected.get(ep) !== member) return;
+        connected.delete(ep);
         try {
           mesh.disconnect(ep);
         } catch {

@@ -25,7 +25,13 @@ const id = s.string({ min: 1, max: 64 });
 /** A member's endpoint as gossiped: tcp:// or ipc://, no spaces. */
 export const ENDPOINT_PATTERN = /^(tcp|ipc):\/\/\S{1,250}$/;
 const ep = s.string({ min: 1, max: 256 });
-const inc = s.int({ min: 0 });
+/**
+ * Largest incarnation number on the wire (uint32, as memberlist). Accusations (suspect,
+ * dead) must stay below it so that a node can always outbid one: a forged accusation at
+ * 2^53 would otherwise push the refutation past what peers accept.
+ */
+export const MAX_INCARNATION = 0xffff_ffff;
+const inc = s.int({ min: 0, max: MAX_INCARNATION });
 const seq = s.int({ min: 0 });
 
 /** Member states as gossiped. */

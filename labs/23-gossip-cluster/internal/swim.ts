@@ -24,12 +24,16 @@ import {
   type GossipItem,
   type KvItem,
   type KvValue,
+  MAX_INCARNATION,
   MAX_KV_KEYS,
   type MemberState,
   type Message,
   type Sync,
   type SyncMember,
 } from "./protocol.ts";
+
+/** Most joiners (hello received, not members yet) the mesh stays connected to. */
+export const MAX_PENDING_CONTACTS = 64;
 
 /** Protocol tunables (memberlist's DefaultLANConfig names and defaults). */
 export interface SwimConfig {
@@ -267,6 +271,8 @@ export class Swim {
   readonly #kv = new Map<string, Map<string, { ver: number; val: KvValue }>>();
   readonly #relays = new Map<number, Relay>();
   readonly #lastContact = new Map<string, number>();
+  /** Joiners we connected to that are not members yet (bounded, oldest dropped). */
+  readonly #pendingContacts = new Map<string, string>();
   #inc = 0;
   #seq = 0;
   #awareness = 0;
@@ -422,8 +428,20 @@ export class Swim {
       this.#lastContact.delete(this.#lastContact.keys().next().value!);
     }
     const known = this.#members.get(id);
-    if (!known) this.#port.connect(id, endpoint);
-    else if (known.endpoint !== endpoint) {
+    if (!known) {
+      // Listen to the joiner, but only to a few not (yet) members at a time: a flood of
+      // forged hellos must not make the mesh connect to thousands of endpoints.
+      const pending = this.#pendingContacts.get(id);
+      if (pending !== undefined && pending !== endpoint) this.#port.disconnect(id, pending);
+      this.#pendingContacts.delete(id);
+      this.#pendingContacts.set(id, endpoint);
+      this.#port.connect(id, endpoint);
+      if (this.#pendingContacts.size > MAX_PENDING_CONTACTS) {
+        const [oldId, oldEp] = this.#pendingContacts.entries().next().value!;
+        this.#pendingContacts.delete(oldId);
+        if (!this.#members.has(oldId)) this.#port.disconnect(oldId, oldEp);
+      }
+    } else if (known.endpoint !== endpoint) {
       this.#port.disconnect(id, known.endpoint);
       this.#port.connect(id, endpoint);
       known.endpoint = endpoint;
@@ -682,6 +700,7 @@ export class Swim {
         return;
       }
       this.#members.set(id, { id, endpoint, inc, state: "alive", since: now });
+      this.#pendingContacts.delete(id);
       // A new member goes to a random place of the probe round (memberlist does the same).
       const at = this.#probeIndex +
         Math.floor(this.#port.random() * (this.#probeList.length - this.#probeIndex + 1));
@@ -713,6 +732,7 @@ export class Swim {
   }
 
   #suspect(id: string, inc: number, from: string): void {
+    if (inc >= MAX_INCARNATION) return; // could never be refuted: forged
     if (id === this.id) {
       if (inc >= this.#inc) this.#refute(inc, "suspect", from);
       return;
@@ -763,8 +783,10 @@ export class Swim {
   }
 
   #dead(id: string, inc: number, from: string): void {
+    if (inc >= MAX_INCARNATION) return; // could never be refuted: forged
     if (id === this.id) {
-      if (from !== this.id && inc >= this.#inc) this.#refute(inc, "dead", from);
+      // Dead, or a leave we never made (forged, or a previous run's): we are alive, refute.
+      if (!this.#left && inc >= this.#inc) this.#refute(inc, "dead", from);
       return;
     }
     const m = this.#members.get(id);
@@ -799,7 +821,7 @@ export class Swim {
   }
 
   #refute(accusedInc: number, as: MemberState, accuser: string): void {
-    this.#inc = Math.max(this.#inc, accusedInc) + 1;
+    this.#inc = Math.min(MAX_INCARNATION, Math.max(this.#inc, accusedInc) + 1);
     this.#stats.refutations++;
     this.#adjustAwareness(1);
     this.#queue.enqueue(`m:${this.id}`, {
@@ -913,7 +935,9 @@ export class Swim {
     for (const m of message.members) {
       if (m.id === this.id) {
         if (m.st === "alive") this.#alive(m.id, m.inc, m.ep);
-        else if (m.inc >= this.#inc) this.#refute(m.inc, m.st, message.from);
+        else if (m.inc < MAX_INCARNATION && m.inc >= this.#inc) {
+          this.#refute(m.inc, m.st, message.from);
+        }
         continue;
       }
       if (m.st === "alive") this.#alive(m.id, m.inc, m.ep);

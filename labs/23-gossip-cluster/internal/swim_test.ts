@@ -2,9 +2,17 @@ import assert from "node:assert/strict";
 import { ManualClock } from "@lib/async/mod.ts";
 import { seededRandom } from "@lib/random/mod.ts";
 import { BroadcastQueue, retransmitLimit } from "./broadcast_queue.ts";
-import type { Message } from "./protocol.ts";
+import { BadMessageError } from "@lib/codec/mod.ts";
+import {
+  decodeFrames,
+  encodeFrames,
+  MAX_INCARNATION,
+  MAX_KV_KEYS,
+  type Message,
+} from "./protocol.ts";
 import { SimCluster } from "./sim.ts";
 import {
+  MAX_PENDING_CONTACTS,
   suspicionBounds,
   suspicionTimeout,
   Swim,
@@ -311,4 +319,109 @@ Deno.test("sim, 20 nodes: a partition heals into one view; 10 % loss kills nobod
   );
   sim.heal();
   assert.ok(sim.runUntil(() => sim.converged(), 60_000) !== undefined, "one view again");
+});
+
+Deno.test("forged accusations with huge incarnations: the refutation stays a valid incarnation peers accept", () => {
+  const { swim, learn, sent } = harness();
+  learn("a", "b");
+  swim.onMessage({
+    t: "gossip",
+    from: "a",
+    g: [{ k: "suspect", id: "me", inc: MAX_INCARNATION - 1, from: "a" }],
+  });
+  assert.equal(swim.incarnation, MAX_INCARNATION, "outbids the largest accusation allowed");
+  // An accusation at the ceiling cannot be outbid, so nobody may hold one: ignored.
+  swim.onMessage({
+    t: "gossip",
+    from: "a",
+    g: [{ k: "dead", id: "me", inc: MAX_INCARNATION, from: "a" }, {
+      k: "suspect",
+      id: "b",
+      inc: MAX_INCARNATION,
+      from: "a",
+    }],
+  });
+  assert.equal(swim.incarnation, MAX_INCARNATION);
+  assert.equal(swim.members().find((m) => m.id === "b")?.state, "alive");
+  // What we send still decodes at the peers (an unsafe integer would be a bad_message there).
+  swim.onMessage({ t: "ping", from: "a", seq: 1, g: [] }); // answered with our news
+  const last = sent.at(-1)!;
+  assert.doesNotThrow(() => decodeFrames(encodeFrames(last.to, last.message), last.to));
+  // Beyond the ceiling the wire schema refuses the message outright.
+  assert.throws(
+    () =>
+      decodeFrames(
+        encodeFrames("me", {
+          t: "gossip",
+          from: "a",
+          g: [{ k: "suspect", id: "me", inc: Number.MAX_SAFE_INTEGER, from: "a" }],
+        }),
+        "me",
+      ),
+    BadMessageError,
+  );
+});
+
+Deno.test("a forged leave about a live node is refuted by that node", () => {
+  const { swim, learn, events } = harness();
+  learn("a", "b");
+  // A "dead" item with from === id is a graceful leave; we did not leave.
+  swim.onMessage({ t: "gossip", from: "a", g: [{ k: "dead", id: "me", inc: 0, from: "me" }] });
+  assert.equal(swim.incarnation, 1);
+  assert.equal(events.at(-1)?.event, "refuted");
+});
+
+Deno.test("100k forged members: the member table, kv maps and gossip queue stay bounded", () => {
+  const { swim } = harness({ maxMembers: 64 });
+  for (let batch = 0; batch < 400; batch++) {
+    const g = [];
+    for (let i = 0; i < 250; i++) {
+      const id = `fake${batch * 250 + i}`;
+      g.push({ k: "alive" as const, id, inc: 0, ep: `tcp://10.0.0.1:${1000 + i}` });
+    }
+    g.push(
+      ...Array.from({ length: 6 }, (_, i) => ({
+        k: "kv" as const,
+        id: `fake${batch}`,
+        key: `k${batch}_${i}`,
+        ver: 1,
+        val: "x".repeat(256),
+      })),
+    );
+    swim.onMessage({ t: "gossip", from: "a", g });
+  }
+  assert.ok(swim.members().length <= 64 + 1, `${swim.members().length} members`);
+  const status = swim.stats();
+  assert.ok(status.pending_gossip <= 64 * 4, `${status.pending_gossip} pending`);
+  for (const m of swim.members()) {
+    assert.ok(Object.keys(m.kv ?? {}).length <= MAX_KV_KEYS, `${m.id} holds too many keys`);
+  }
+});
+
+Deno.test("a flood of forged hellos: the mesh stays connected to a bounded set of joiners", () => {
+  const connected = new Set<string>();
+  const swim = new Swim("me", "tcp://127.0.0.1:1", { gossipIntervalMs: 0, syncIntervalMs: 0 }, {
+    clock: new ManualClock(),
+    random: seededRandom(3),
+    wallNow: () => 0,
+    send: () => {},
+    connect: (_id, ep) => connected.add(ep),
+    disconnect: (_id, ep) => connected.delete(ep),
+    event: () => {},
+  });
+  swim.start();
+  swim.bootstrap();
+  for (let i = 0; i < 10_000; i++) swim.contact(`fake${i}`, `tcp://10.0.${i >> 8}.${i & 255}:9`);
+  assert.ok(connected.size <= MAX_PENDING_CONTACTS, `${connected.size} connections`);
+  // A real joiner still gets in: it answers our sync and becomes a member.
+  swim.contact("real", "tcp://127.0.0.1:2");
+  assert.ok(connected.has("tcp://127.0.0.1:2"));
+  swim.onMessage({
+    t: "sync",
+    from: "real",
+    reply: true,
+    members: [{ id: "real", ep: "tcp://127.0.0.1:2", inc: 0, st: "alive" }],
+    kv: [],
+  });
+  assert.equal(swim.member("real")?.state, "alive");
 });
