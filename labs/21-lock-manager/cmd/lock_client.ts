@@ -56,7 +56,7 @@ function sessionId(value: string): string {
 
 const common = (cmd: Command) =>
   cmd
-    .option("--server <endpoint>", "lock_server endpoint", endpoint, "tcp://127.0.0.1:5521")
+    .option("--server <endpoint>", "lock_server endpoint", endpoint, "tcp://127.0.0.1:5621")
     .option(
       "--margin <fraction>",
       "safety margin: assume the lease ends after ttl × (1 − margin) from the last answered send",
@@ -334,7 +334,7 @@ const work: CommandSpec<WorkOptions> = {
     "increment resource_guard's counter under the lock (read, think, write token-fenced), --count times",
   configure: (cmd) =>
     lockArgs(cmd, 60_000)
-      .option("--guard <endpoint>", "resource_guard endpoint", endpoint, "tcp://127.0.0.1:5522")
+      .option("--guard <endpoint>", "resource_guard endpoint", endpoint, "tcp://127.0.0.1:5622")
       .option("--count <n>", "increments to do (0 = until stopped)", int({ min: 0 }), 10)
       .option(
         "--think <duration>",

@@ -45,7 +45,7 @@ await runRole<Options>({
   summary: "Lock service: sessions with leases, fencing tokens, FIFO waiters, SQLite state",
   configure: (cmd) =>
     cmd
-      .option("--bind <endpoint>", "ROUTER endpoint for clients", endpoint, "tcp://127.0.0.1:5521")
+      .option("--bind <endpoint>", "ROUTER endpoint for clients", endpoint, "tcp://127.0.0.1:5621")
       .option("--db <file>", "SQLite database (created if missing; :memory: = none)", "locks.db")
       .option(
         "--fsync <on|off>",

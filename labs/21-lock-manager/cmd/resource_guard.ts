@@ -30,7 +30,7 @@ await runRole<Options>({
         "--bind <endpoint>",
         "ROUTER endpoint for lock holders",
         endpoint,
-        "tcp://127.0.0.1:5522",
+        "tcp://127.0.0.1:5622",
       )
       .option(
         "--fencing <on|off>",

@@ -134,7 +134,7 @@ export class LockConnection {
  *
  * @example
  * ```ts ignore
- * const guard = new GuardConnection(ctx, "tcp://127.0.0.1:5522", 5000);
+ * const guard = new GuardConnection(ctx, "tcp://127.0.0.1:5622", 5000);
  * const { value } = await guard.call({ kind: "read", req: 0, token: 7 });
  * ```
  */

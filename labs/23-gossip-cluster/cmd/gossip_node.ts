@@ -118,7 +118,7 @@ await runRole<Options>({
   configure: (cmd) =>
     cmd
       .option("--id <id>", "this node's id, [A-Za-z0-9_.-]{1,64} (default: random)", nodeId)
-      .option("--bind <endpoint>", "XPUB endpoint to bind", endpoint, "tcp://127.0.0.1:5523")
+      .option("--bind <endpoint>", "XPUB endpoint to bind", endpoint, "tcp://127.0.0.1:5623")
       .option(
         "--advertise <endpoint>",
         "endpoint others connect to (default: the bound one; needed for a wildcard host)",

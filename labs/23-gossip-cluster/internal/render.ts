@@ -32,8 +32,8 @@ const COLORS: Record<string, string> = {
  * ```ts
  * import { renderView } from "./render.ts";
  * const lines = renderView({
- *   id: "n1", endpoint: "tcp://127.0.0.1:5523", now: 0, peers: 0, bytesPerSecond: 0,
- *   members: [{ id: "n1", endpoint: "tcp://127.0.0.1:5523", incarnation: 0, state: "alive", since: 0, self: true, kv: {} }],
+ *   id: "n1", endpoint: "tcp://127.0.0.1:5623", now: 0, peers: 0, bytesPerSecond: 0,
+ *   members: [{ id: "n1", endpoint: "tcp://127.0.0.1:5623", incarnation: 0, state: "alive", since: 0, self: true, kv: {} }],
  *   stats: { incarnation: 0, awareness: 0, probes: 0, probe_failures: 0, indirect_probes: 0, refutations: 0, syncs: 0, stalls: 0, pending_gossip: 0, members: { alive: 1, suspect: 0, dead: 0, left: 0 } },
  * }, { color: false, maxRows: 20 });
  * console.log(lines.join("\n"));
