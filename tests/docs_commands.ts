@@ -147,6 +147,8 @@ export function planFor(command: DocCommand, tasks: Record<string, unknown>): Pl
       return { kind: "run", args: [...args, "--help"], why: "the usage (the real run is long)" };
     case "bench":
       return { kind: "run", args: [...args, "--list"], why: "lists the benchmarks" };
+    case "bench:zmq":
+      return { kind: "run", args: [...args, "--quick"], why: "small counts, once" };
     case "build":
       return { kind: "run", args: [...args, "--dry-run"], why: "the compile commands" };
     case "sync":
