@@ -528,3 +528,136 @@ Deno.test("the agent's replay memory survives a restart: an old command number s
     router.close();
   }
 });
+
+Deno.test("an admitted agent's made-up results are dropped: not audited, no key rotation started", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const audit = `${dir.path}/audit.ndjson`;
+  // --interval 0: the server sends nothing, so every result below is unsolicited.
+  const server = await startServer(certs, ["--interval", "0", "--audit-log", audit]);
+  await using _server = server.proc;
+  const agentKey = readSecretCert(certs.agentSecret);
+  await using peer = new Dealer({
+    linger: 0,
+    routingId: agentKey.publicKey,
+    curveServerKey: await readPublicCert(certs.serverPublic),
+    curvePublicKey: agentKey.publicKey,
+    curveSecretKey: agentKey.secretKey,
+  });
+  peer.connect(server.endpoint);
+  await peer.send(encode({ type: "hello", name: "agent1" }));
+  await server.proc.event("session_opened", (e) => e.agent === "agent1", { timeout: 15_000 });
+  // Before the fix this enrolled a key of the agent's choosing as agent1's successor.
+  const chosen = await generateCert(`${dir.path}/chosen/chosen.key_secret`);
+  await peer.send(encode({
+    type: "result",
+    seq: 1,
+    op: "rotate_key",
+    ok: true,
+    result: { public_key: chosen },
+  }));
+  await server.proc.event(
+    "bad_message",
+    (e) => String(e.reason).includes("not sent to this agent"),
+    { timeout: 15_000 },
+  );
+  assert.equal(server.proc.eventCount("key_rotation_started"), 0);
+  assert.equal(server.proc.eventCount("result"), 0);
+  await server.proc.stop();
+  const records = (await Deno.readTextFile(audit)).trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(!records.some((r) => r.event === "result" || r.event === "key_rotation_started"));
+  assert.ok(
+    !(await Array.fromAsync(Deno.readDir(certs.allowDir))).some((e) => e.name.includes("rotating")),
+  );
+});
+
+Deno.test("an impostor holding another agent's routing id gets none of its commands", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  await generateCert(`${certs.allowDir}/agent2.key_secret`);
+  const agent2 = readSecretCert(`${certs.allowDir}/agent2.key_secret`);
+  const agent1 = readSecretCert(certs.agentSecret);
+  const server = await startServer(certs, ["--interval", "200", "--session-timeout", "30000"]);
+  await using _server = server.proc;
+  const serverKey = await readPublicCert(certs.serverPublic);
+  // agent1 opens a session, then goes away (the session lives on until its timeout).
+  const victim = new Dealer({
+    linger: 0,
+    routingId: agent1.publicKey,
+    curveServerKey: serverKey,
+    curvePublicKey: agent1.publicKey,
+    curveSecretKey: agent1.secretKey,
+  });
+  victim.connect(server.endpoint);
+  await victim.send(encode({ type: "hello", name: "agent1" }));
+  await server.proc.event("session_opened", (e) => e.agent === "agent1", { timeout: 15_000 });
+  victim.close({ linger: 0 });
+  // agent2, admitted with its own key, takes agent1's routing id.
+  await using impostor = new Dealer({
+    linger: 0,
+    routingId: agent1.publicKey,
+    curveServerKey: serverKey,
+    curvePublicKey: agent2.publicKey,
+    curveSecretKey: agent2.secretKey,
+  });
+  impostor.connect(server.endpoint);
+  await waitFor("the hijacked session to be dropped", async () => {
+    await impostor.send(encode({ type: "hello", name: "agent1" }));
+    return server.proc.eventCount("session_dropped") > 0;
+  }, { timeoutMs: 15_000, intervalMs: 200 });
+  const dropped = await server.proc.event("session_dropped");
+  assert.equal(dropped.fingerprint, fingerprint(agent1.publicKey));
+  // Commands already in flight may arrive; then, over 10 command intervals, none.
+  const receiveWithin = (ms: number) =>
+    Promise.race([
+      impostor.receive().then(() => true, () => false),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), ms)),
+    ]);
+  while (await receiveWithin(500)) { /* drain in-flight commands */ }
+  let late = 0;
+  const until = Date.now() + 2000;
+  while (Date.now() < until) if (await receiveWithin(until - Date.now())) late++;
+  assert.equal(late, 0, "commands for agent1 kept reaching the impostor");
+  impostor.close({ linger: 0 });
+  await server.proc.stop();
+});
+
+Deno.test("an allow-list directory full of junk is skipped without a log flood", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  for (let i = 0; i < 60; i++) await Deno.writeTextFile(`${certs.allowDir}/junk${i}.key`, "junk\n");
+  await Deno.symlink("/dev/zero", `${certs.allowDir}/zero.key`);
+  const server = await startServer(certs);
+  await using _server = server.proc;
+  const summary = await server.proc.event("certificates_skipped", undefined, { timeout: 15_000 });
+  assert.equal(summary.count, 61);
+  assert.ok(server.proc.eventCount("certificate_skipped") <= 10, "the first few, then a count");
+  const loaded = await server.proc.event("allow_list_loaded");
+  assert.equal(loaded.keys, 1, "the valid certificate is still loaded");
+  await server.proc.stop();
+});
+
+Deno.test("bad config: an --allow-dir that is a file (also with --generate-missing), a --state-file of /dev/zero", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const file = await runOnce("09", "c2_server", [
+    "--secret-key-file",
+    certs.serverSecret,
+    "--allow-dir",
+    certs.serverPublic,
+    "--generate-missing",
+  ]);
+  assert.equal(file.code, 2, file.stderr);
+  assert.match(file.stderr, /--allow-dir: expected a directory/);
+  // Before the fix the agent read /dev/zero for ever and never started or exited.
+  const zero = await runOnce("09", "secure_agent", [
+    "--secret-key-file",
+    certs.agentSecret,
+    "--server-key-file",
+    certs.serverPublic,
+    "--state-file",
+    "/dev/zero",
+  ]);
+  assert.equal(zero.code, 2, zero.stderr);
+  assert.match(zero.stderr, /--state-file: .*not a regular file/);
+});

@@ -393,3 +393,95 @@ Deno.test("--help works on every role and a bad option is one line, exit 2", asy
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
 });
+
+Deno.test("keygen refuses metadata that would inject keys and a `public` without input; odd values stay loadable by pyzmq", async () => {
+  await using dir = await tempDir();
+  // `public` with neither FILE nor --stdin: one line, exit 2 (it used to read "undefined").
+  const none = await runOnce("19", "keygen", ["public"]);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /expected exactly one of FILE or --stdin/);
+  // pyzmq reads any line starting with public-key / secret-key as the key, even in metadata.
+  const injected = await runOnce("19", "keygen", [
+    "--name",
+    "evil",
+    "--dir",
+    dir.path,
+    "--meta",
+    `public-keyz=${"0".repeat(40)}`,
+  ]);
+  assert.equal(injected.code, 2, injected.stderr);
+  assert.match(injected.stderr, /public-key or secret-key/);
+  await assert.rejects(Deno.stat(`${dir.path}/evil.key_secret`));
+  // Values with ZPL's special characters are quoted: our parser and pyzmq read the real keys.
+  const odd = await runOnce("19", "keygen", [
+    "--name",
+    "odd",
+    "--dir",
+    dir.path,
+    "--meta",
+    "note=it's #1 = public-key 'x'",
+  ]);
+  assert.equal(odd.code, 0, odd.stderr);
+  const cert = readSecretCert(`${dir.path}/odd.key_secret`);
+  assert.equal(cert.metadata.note, "it's #1 = public-key 'x'");
+  const python = await pythonWithZmq();
+  if (!python) {
+    console.log("skipping the pyzmq half: no python3 with zmq (apt-get install python3-zmq)");
+    return;
+  }
+  const loaded = await new Deno.Command(python, {
+    args: [
+      "-c",
+      "import sys, zmq.auth; p, s = zmq.auth.load_certificate(sys.argv[1]); print(p.decode()); print(s.decode())",
+      `${dir.path}/odd.key_secret`,
+    ],
+  }).output();
+  assert.ok(loaded.success, new TextDecoder().decode(loaded.stderr));
+  assert.deepEqual(new TextDecoder().decode(loaded.stdout).trim().split("\n"), [
+    cert.publicKey,
+    cert.secretKey,
+  ]);
+});
+
+Deno.test("a client directory full of junk (FIFO, /dev/zero link, garbage) is skipped without a log flood", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  for (let i = 0; i < 60; i++) await Deno.writeTextFile(`${certs.clients}/junk${i}.key`, "junk\n");
+  await Deno.symlink("/dev/zero", `${certs.clients}/zero.key`);
+  await new Deno.Command("mkfifo", { args: [`${certs.clients}/fifo.key`] }).output();
+  const server = await startServer(certs);
+  await using _server = server.proc;
+  const summary = await server.proc.event("certificates_skipped", undefined, LONG);
+  assert.equal(summary.count, 61, "60 garbage files and the /dev/zero link (a FIFO is not listed)");
+  assert.ok(server.proc.eventCount("certificate_skipped") <= 10, "the first few, then a count");
+  // The enrolled client still gets in.
+  await using client = await startClient(server.endpoint, certs.serverPublic, certs.clientSecret);
+  await client.event("stream_started", undefined, LONG);
+  await client.stop();
+  await server.proc.stop();
+});
+
+Deno.test("secure_server: an oversize --label and a --clients file are bad config (exit 2), also with --generate-missing", async () => {
+  await using dir = await tempDir();
+  const certs = await makeCerts(dir.path);
+  const label = await runOnce("19", "secure_server", [
+    "--cert",
+    certs.serverSecret,
+    "--clients",
+    certs.clients,
+    "--label",
+    "x".repeat(100_000),
+  ]);
+  assert.equal(label.code, 2, label.stderr);
+  assert.match(label.stderr, /--label: expected at most 256 characters/);
+  const file = await runOnce("19", "secure_server", [
+    "--cert",
+    certs.serverSecret,
+    "--clients",
+    certs.serverPublic,
+    "--generate-missing",
+  ]);
+  assert.equal(file.code, 2, file.stderr);
+  assert.match(file.stderr, /--clients: expected a directory/);
+  assert.doesNotMatch(file.stderr, /fatal|EEXIST/);
+});

@@ -30,9 +30,12 @@ import { isPublicKey, Rotations } from "../internal/key_rotation.ts";
 import { AgentMessage, MAX_MESSAGE_BYTES, parseCommandSpec } from "../internal/protocol.ts";
 import { Sessions } from "../internal/sessions.ts";
 import { AuditLog } from "../internal/audit_log.ts";
+import { ScanPacer } from "../internal/scan_pacer.ts";
 
 /** ZAP domain of the command socket. */
 const ZAP_DOMAIN = "c2";
+/** At most this many `certificate_skipped` lines per reload (then one count). */
+const MAX_SKIPPED_LOGGED = 10;
 
 interface Options {
   bind: string;
@@ -119,6 +122,17 @@ await runRole<Options>({
       throw new ConfigError("--secret-key-file: expected a path, got none");
     }
     if (!options.allowDir) throw new ConfigError("--allow-dir: expected a directory, got none");
+    const allowInfo = (() => {
+      try {
+        return Deno.statSync(options.allowDir);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (allowInfo && !allowInfo.isDirectory) {
+      // (also with --generate-missing, which would otherwise fail later with a stack of errors)
+      throw new ConfigError(`--allow-dir: expected a directory, got ${options.allowDir}`);
+    }
     try {
       certPaths(options.secretKeyFile);
     } catch (error) {
@@ -176,7 +190,16 @@ await runRole<Options>({
       if (next === signature) return;
       signature = next;
       const loaded = await loadCertDirectory(options.allowDir);
-      for (const problem of loaded.problems) log.warn("certificate_skipped", problem);
+      // A directory of junk must not flood the log: the first few files, then a count.
+      for (const problem of loaded.problems.slice(0, MAX_SKIPPED_LOGGED)) {
+        log.warn("certificate_skipped", problem);
+      }
+      if (loaded.problems.length > MAX_SKIPPED_LOGGED) {
+        log.warn("certificates_skipped", {
+          count: loaded.problems.length,
+          logged: MAX_SKIPPED_LOGGED,
+        });
+      }
       const removed = [...allowed.keys()].filter((key) => !loaded.keys.has(key));
       allowed = loaded.keys;
       authorize = allowListAuthorizer(allowed.keys());
@@ -207,11 +230,17 @@ await runRole<Options>({
     const reload = () => (reloads = reloads.then(reloadOnce, reloadOnce));
     await reload();
     let reloading = false;
+    // A huge directory is polled less often (a scan stats every certificate).
+    const pacer = new ScanPacer();
     ctx.every(options.reloadInterval, () => {
-      if (reloading) return;
+      if (reloading || !pacer.due(performance.now())) return;
       reloading = true;
+      const startedAt = performance.now();
       reload().catch((error) => log.limited("warn", "reload_failed", { error: String(error) }))
-        .finally(() => (reloading = false));
+        .finally(() => {
+          reloading = false;
+          pacer.done(startedAt, performance.now());
+        });
     });
 
     const zap = new ZapHandler((request: ZapRequest) => authorize(request));
@@ -256,6 +285,8 @@ await runRole<Options>({
           ? { op: "rotate_key", args: {} }
           : parseCommandSpec(options.commands[session.next++ % options.commands.length]));
       const command = { type: "command", seq: ++seq, op, args };
+      // Only a result to a command we sent (this seq, op and key) is accepted later.
+      sessions.issued(key, command.seq, op);
       router.send([key, encode(command)]).then(() => {
         counts.commands++;
         return audit?.write({
@@ -343,6 +374,7 @@ await runRole<Options>({
       await reload(); // the old key leaves the allow-list: session dropped, handshake refused
     };
 
+    const mismatchAudited = new Map<string, number>();
     const handle = async ({ frames: [id, body, ...rest], metadata }: MessageWithMetadata) => {
       if (!body || rest.length > 0) {
         throw new BadMessageError(
@@ -360,11 +392,30 @@ await runRole<Options>({
           claimed: isPublicKey(key) ? fingerprint(key) : "(not a key)",
           authenticated: userId ? fingerprint(userId) : "(none)",
         }, `identity_mismatch:${userId}`);
-        await audit?.write({
-          event: "identity_mismatch",
-          claimed: isPublicKey(key) ? fingerprint(key) : "(not a key)",
-          authenticated: userId ? fingerprint(userId) : "(none)",
-        });
+        // The claimed key's routing id is now held by this other connection: commands for
+        // that key would reach the impostor, so its session ends (the real agent opens a
+        // new one with its next hello once it holds its routing id again).
+        const hijacked = sessions.drop(key);
+        if (hijacked) {
+          log.warn("session_dropped", {
+            fingerprint: hijacked.fingerprint,
+            agent: hijacked.name,
+            reason: "another key holds its routing id",
+          });
+        }
+        // One audit record per impostor key per 5 s, not one per message (no audit flood).
+        const now = systemClock.now();
+        const auditKey = userId ?? "(none)";
+        if (hijacked || now - (mismatchAudited.get(auditKey) ?? -Infinity) >= 5000) {
+          if (mismatchAudited.size >= 1000) mismatchAudited.clear();
+          mismatchAudited.set(auditKey, now);
+          await audit?.write({
+            event: "identity_mismatch",
+            claimed: isPublicKey(key) ? fingerprint(key) : "(not a key)",
+            authenticated: userId ? fingerprint(userId) : "(none)",
+            ...(hijacked ? { session_dropped: true } : {}),
+          });
+        }
         return;
       }
       // ZAP admitted only allowed keys, so a key not in the list now was revoked: ignore it.
@@ -395,6 +446,13 @@ await runRole<Options>({
         if (options.interval > 0) sendCommand(key);
       }
       if (message.type === "result") {
+        if (!sessions.answered(key, message.seq, message.op)) {
+          // Unsolicited, replayed or mislabelled: never audited, never acted on (an agent
+          // could otherwise enrol a key of its choice with a made-up rotate_key result).
+          throw new BadMessageError(
+            "result for a command not sent to this agent, or already answered",
+          );
+        }
         counts.results++;
         const fields = {
           fingerprint: seen.session.fingerprint,

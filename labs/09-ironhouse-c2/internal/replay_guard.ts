@@ -5,6 +5,9 @@
  * @module
  */
 
+/** A replay state file is a few bytes of JSON; anything larger is refused unread. */
+export const MAX_STATE_BYTES = 4096;
+
 /**
  * Accepts strictly increasing command numbers.
  *
@@ -74,8 +77,17 @@ export class ReplayState {
     const guard = new ReplayGuard();
     let text: string | undefined;
     try {
+      // A FIFO or /dev/zero would block or read for ever: a regular, small file only.
+      const info = Deno.statSync(path);
+      if (!info.isFile) throw new TypeError(`${path}: the replay state is not a regular file`);
+      if (info.size > MAX_STATE_BYTES) {
+        throw new TypeError(
+          `${path}: the replay state is larger than ${MAX_STATE_BYTES} bytes, not replay state`,
+        );
+      }
       text = Deno.readTextFileSync(path);
     } catch (error) {
+      if (error instanceof TypeError) throw error;
       if (!(error instanceof Deno.errors.NotFound)) {
         throw new TypeError(`${path}: cannot read the replay state: ${(error as Error).name}`);
       }
@@ -101,7 +113,13 @@ export class ReplayState {
   /** Writes the guard's highest number (atomically: temporary file, then rename). */
   save(): true {
     const tmp = `${this.path}.tmp`;
-    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+    // A fresh file, never through a symlink someone left at the temporary name.
+    try {
+      Deno.removeSync(tmp);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
     try {
       file.writeSync(new TextEncoder().encode(JSON.stringify({ last_seq: this.guard.last })));
       file.syncSync();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ReplayGuard } from "./replay_guard.ts";
+import { MAX_STATE_BYTES, ReplayGuard, ReplayState } from "./replay_guard.ts";
 
 Deno.test("replay guard accepts increasing numbers and refuses old ones", () => {
   const guard = new ReplayGuard();
@@ -30,6 +30,36 @@ Deno.test("replay state survives a restart; a corrupt file is refused, never res
     assert.throws(() => ReplayState.open(path), /expected replay state/);
     await Deno.writeTextFile(path, '{"last_seq": -1}');
     assert.throws(() => ReplayState.open(path), /expected replay state/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay state: /dev/zero, a FIFO, a directory or a huge file is refused at once, never read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Before: `--state-file /dev/zero` read for ever and the agent never started.
+    assert.throws(() => ReplayState.open("/dev/zero"), TypeError, "not a regular file");
+    await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.throws(() => ReplayState.open(`${dir}/fifo`), TypeError, "not a regular file");
+    assert.throws(() => ReplayState.open(dir), TypeError, "not a regular file");
+    await Deno.writeTextFile(`${dir}/big`, " ".repeat(MAX_STATE_BYTES + 1));
+    assert.throws(() => ReplayState.open(`${dir}/big`), TypeError, "larger than");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay state: save never writes through a symlink left at the temporary name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/victim`, "keep me");
+    await Deno.symlink(`${dir}/victim`, `${dir}/state.tmp`);
+    const state = ReplayState.open(`${dir}/state`);
+    assert.ok(state.guard.accept(9) && state.save());
+    assert.equal(await Deno.readTextFile(`${dir}/victim`), "keep me");
+    assert.equal(ReplayState.open(`${dir}/state`).guard.last, 9);
+    assert.equal((await Deno.stat(`${dir}/state`)).mode! & 0o777, 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

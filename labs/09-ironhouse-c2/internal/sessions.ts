@@ -18,7 +18,12 @@ export interface Session {
   lastSeen: number;
   /** Index of the next scheduled command for this agent. */
   next: number;
+  /** Commands sent and not answered yet: seq -> op (at most {@link MAX_PENDING}). */
+  pending: Map<number, string>;
 }
+
+/** Most unanswered commands remembered per session (the oldest is forgotten first). */
+export const MAX_PENDING = 64;
 
 /**
  * Sessions with expiry and revocation.
@@ -61,6 +66,7 @@ export class Sessions {
       name: name ?? "?",
       lastSeen: this.#clock.now(),
       next: 0,
+      pending: new Map(),
     };
     this.#sessions.set(key, session);
     return { session, fresh: true };
@@ -76,6 +82,36 @@ export class Sessions {
       }
     }
     return dropped;
+  }
+
+  /** Remembers that command `seq` (`op`) was sent to `key`; false without a session. */
+  issued(key: string, seq: number, op: string): boolean {
+    const session = this.#sessions.get(key);
+    if (!session) return false;
+    session.pending.set(seq, op);
+    while (session.pending.size > MAX_PENDING) {
+      session.pending.delete(session.pending.keys().next().value!);
+    }
+    return true;
+  }
+
+  /**
+   * Takes the answer to command `seq`: true once, for a command sent to this key with this
+   * op. A result for a command never sent (or already answered, or sent to another key)
+   * is false: it must not reach the audit log or start anything (a rotation).
+   */
+  answered(key: string, seq: number, op: string): boolean {
+    const session = this.#sessions.get(key);
+    if (!session || session.pending.get(seq) !== op) return false;
+    session.pending.delete(seq);
+    return true;
+  }
+
+  /** Drops the session of `key` (e.g. another connection now holds its routing id). */
+  drop(key: string): Session | undefined {
+    const session = this.#sessions.get(key);
+    this.#sessions.delete(key);
+    return session;
   }
 
   /** Drops sessions silent for longer than the timeout; returns them. */

@@ -203,7 +203,7 @@ await runRole<GenerateOptions>({
           .option("--stdin", "read a 40-character Z85 secret key from stdin instead of a file")
           .option("--write", "also (re)write NAME.key from the secret certificate"),
       async run(options: { file?: string; stdin?: boolean; write?: boolean }, ctx) {
-        if (options.stdin === (options.file !== undefined)) {
+        if (Boolean(options.stdin) === (options.file !== undefined)) {
           throw new ConfigError("public: expected exactly one of FILE or --stdin");
         }
         if (options.stdin && options.write) {

@@ -19,12 +19,15 @@ import {
   loadCertDirectory,
   readSecretCert,
 } from "@lib/zmq/zcert.ts";
-import { encodeReading } from "../internal/protocol.ts";
+import { encodeReading, MAX_MESSAGE_BYTES } from "../internal/protocol.ts";
 import { TrustList } from "../internal/trust.ts";
+import { ScanPacer } from "../internal/scan_pacer.ts";
 import { Sensors } from "../internal/sensors.ts";
 
 /** ZAP domain of the stream socket. */
 const ZAP_DOMAIN = "lab19";
+/** At most this many `certificate_skipped` lines per reload (then one count). */
+const MAX_SKIPPED_LOGGED = 10;
 
 interface Options {
   bind?: string;
@@ -90,6 +93,23 @@ await runRole<Options>({
     }
     if (!options.cert) throw new ConfigError("--cert: expected a path, got none");
     if (!options.clients) throw new ConfigError("--clients: expected a directory, got none");
+    // Every reading carries the label: a huge one would exceed the clients' message limit.
+    // deno-lint-ignore no-control-regex
+    if (options.label.length > 256 || /[\x00-\x1f\x7f]/.test(options.label)) {
+      throw new ConfigError(
+        `--label: expected at most 256 characters without control characters, got ${options.label.length}`,
+      );
+    }
+    const clientsInfo = (() => {
+      try {
+        return Deno.statSync(options.clients);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (clientsInfo && !clientsInfo.isDirectory) {
+      throw new ConfigError(`--clients: expected a directory, got ${options.clients}`);
+    }
     try {
       certPaths(options.cert);
     } catch (error) {
@@ -163,6 +183,8 @@ await runRole<Options>({
         curveSecretKey: own.secretKey,
         zapDomain: ZAP_DOMAIN,
         sendHighWaterMark: 10_000,
+        // Subscribers send only (un)subscriptions: nothing near this size is legitimate.
+        maxMessageSize: MAX_MESSAGE_BYTES,
       });
       watch(socket);
       if (options.connect) {
@@ -226,7 +248,16 @@ await runRole<Options>({
       if (next === signature) return;
       signature = next;
       const loaded = await loadCertDirectory(options.clients);
-      for (const problem of loaded.problems) log.warn("certificate_skipped", problem);
+      // A directory of junk must not flood the log: the first few files, then a count.
+      for (const problem of loaded.problems.slice(0, MAX_SKIPPED_LOGGED)) {
+        log.warn("certificate_skipped", problem);
+      }
+      if (loaded.problems.length > MAX_SKIPPED_LOGGED) {
+        log.warn("certificates_skipped", {
+          count: loaded.problems.length,
+          logged: MAX_SKIPPED_LOGGED,
+        });
+      }
       const change = trust.apply(loaded.keys);
       log.info("allow_list_loaded", {
         dir: options.clients,
@@ -249,11 +280,17 @@ await runRole<Options>({
     await reload();
     await open(false);
     let reloading = false;
+    // A huge directory is polled less often (a scan stats every certificate).
+    const pacer = new ScanPacer();
     ctx.every(options.reloadInterval, () => {
-      if (reloading) return;
+      if (reloading || !pacer.due(performance.now())) return;
       reloading = true;
+      const startedAt = performance.now();
       reload().catch((error) => log.limited("warn", "reload_failed", { error: String(error) }))
-        .finally(() => (reloading = false));
+        .finally(() => {
+          reloading = false;
+          pacer.done(startedAt, performance.now());
+        });
     });
 
     const sensors = new Sensors(options.sensors, options.label);

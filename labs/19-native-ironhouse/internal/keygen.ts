@@ -27,6 +27,15 @@ export function metaPair(value: string): [string, string] {
       `expected a key of letters, digits and $-_@.&+/ (ZPL), got ${JSON.stringify(key)}`,
     );
   }
+  // pyzmq's zmq.auth.load_certificate takes the first lines *starting with* `public-key` /
+  // `secret-key`, in any section: a metadata entry named so would replace the real keys.
+  if (/^(public|secret)-key/i.test(key)) {
+    throw new InvalidArgumentError(
+      `expected a key not starting with public-key or secret-key (pyzmq would read it as the key), got ${
+        JSON.stringify(key)
+      }`,
+    );
+  }
   // deno-lint-ignore no-control-regex
   if (/["\x00-\x1f\x7f]/.test(text) || text.length > 1024) {
     throw new InvalidArgumentError(
@@ -76,10 +85,20 @@ export function showLines(
     `file:        ${file} (${cert.kind} certificate${cert.mode ? `, mode ${cert.mode}` : ""})`,
     `public-key:  ${cert.publicKey}`,
     `fingerprint: ${cert.fingerprint}`,
-    ...(Object.keys(cert.metadata).length === 0
-      ? ["metadata:    (none)"]
-      : ["metadata:", ...Object.entries(cert.metadata).map(([k, v]) => `  ${k} = ${v}`)]),
+    ...(Object.keys(cert.metadata).length === 0 ? ["metadata:    (none)"] : [
+      "metadata:",
+      ...Object.entries(cert.metadata).map(([k, v]) => `  ${k} = ${printable(v)}`),
+    ]),
   ];
+}
+
+/** A value read from a file, with control characters (terminal escapes) shown escaped. */
+function printable(value: string): string {
+  return value.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 /**

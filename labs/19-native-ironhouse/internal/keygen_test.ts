@@ -33,3 +33,22 @@ Deno.test("show and check lines name files, keys' fingerprints and problems", ()
   assert.match(table[1], /^BAD +a\.key_secret +secret +-{16} +expected mode 0600$/);
   assert.equal(table[2], "2 file(s), 1 with problems");
 });
+
+Deno.test("metaPair refuses keys pyzmq would read as the certificate's keys (public-key*, secret-key*)", () => {
+  // pyzmq's load_certificate takes any line starting with public-key / secret-key, even in
+  // the metadata section: `--meta public-keyz=... --meta secret-keyz=...` replaced both keys.
+  for (const bad of ["public-key=x", "secret-key=x", "public-keyz=x", "Secret-Key-2=x"]) {
+    assert.throws(() => metaPair(bad), /public-key or secret-key/, bad);
+  }
+  assert.deepEqual(metaPair("key-public=x"), ["key-public", "x"]);
+});
+
+Deno.test("show escapes control characters in metadata read from a crafted file", () => {
+  const lines = showLines("x.key", {
+    publicKey: "P",
+    fingerprint: "F",
+    metadata: { site: "a\x1b[2Jb" },
+    kind: "public",
+  });
+  assert.equal(lines.at(-1), "  site = a\\x1b[2Jb");
+});
