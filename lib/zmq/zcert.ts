@@ -129,6 +129,10 @@ function checkMetadata(metadata: Record<string, string>): void {
         `metadata name must be letters, digits and $-_@.&+/ (at most 255, starting alphanumeric)`,
       );
     }
+    // pyzmq's loader takes any line starting with public-key/secret-key, in any section.
+    if (/^(public|secret)-key/i.test(key)) {
+      throw new CertError(`metadata name must not start with public-key or secret-key`);
+    }
     // deno-lint-ignore no-control-regex
     if (/["\x00-\x1f\x7f]/.test(value) || value.length > 1024) {
       throw new CertError(
@@ -335,9 +339,13 @@ export async function generateCert(
   } finally {
     secret.close();
   }
-  await Deno.writeTextFile(publicPath, formatCert({ publicKey, metadata, generated }), {
+  // Written under a fresh name and renamed: never through a symlink left at NAME.key.
+  const temporary = `${publicPath}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(temporary, formatCert({ publicKey, metadata, generated }), {
     mode: 0o644,
+    createNew: true,
   });
+  await Deno.rename(temporary, publicPath);
   return publicKey;
 }
 

@@ -238,3 +238,20 @@ Deno.test("interop: pyzmq's zmq.auth.create_certificates files load in ours", as
   const pair = readSecretCert(path);
   assert.deepEqual(pair, { publicKey, secretKey, metadata: { site: "plant 7" } });
 });
+
+Deno.test("metadata names pyzmq would read as keys are refused; NAME.key is never written through a symlink", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "zcert-meta-" });
+  try {
+    await assert.rejects(
+      generateCert(`${dir}/a.key_secret`, { metadata: { "public-keyz": "x" } }),
+      /must not start with public-key or secret-key/,
+    );
+    await Deno.writeTextFile(`${dir}/target`, "untouched");
+    await Deno.symlink(`${dir}/target`, `${dir}/b.key`);
+    await generateCert(`${dir}/b.key_secret`);
+    assert.equal(await Deno.readTextFile(`${dir}/target`), "untouched");
+    assert.equal((await Deno.lstat(`${dir}/b.key`)).isSymlink, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
