@@ -85,6 +85,27 @@ Deno.test("garbage from a client closes it with a code; the bridge keeps serving
   await bridge.proc.stop();
 });
 
+Deno.test("an oversized ZeroMQ frame does not leave the bridge deaf: the upstream is dialled again", async () => {
+  // libzmq drops a connection whose peer sent a frame over maxMessageSize (a protocol
+  // error) and never reconnects it by itself: before the fix the bridge received nothing
+  // more from that publisher.
+  await using pub = await new TelemetryPublisher().start();
+  await using bridge = await startBridge(pub.endpoint, ["--max-payload", "1024"]);
+  await using client = await wsClient(bridge, ["plant-a/"]);
+  await pub.subscribed("plant-a/");
+  await pub.publish("plant-a/t/1", 1);
+  await waitFor("the first value", () => client.data.length === 1, { timeoutMs: 10_000 });
+  await pub.publish("plant-a/t/1", 0, 64 * 1024); // > --max-payload + 4096: connection dropped
+  await bridge.proc.event("upstream_redial", undefined, { timeout: 20_000 });
+  // Publish until a value arrives (messages sent while the bridge is away are not delivered).
+  await waitFor("a value after the oversized frame", async () => {
+    if (client.data.some((d) => d.value === 2)) return true;
+    await pub.publish("plant-a/t/1", 2);
+    return false;
+  }, { timeoutMs: 20_000, intervalMs: 100 });
+  await bridge.proc.stop();
+});
+
 Deno.test("browser topics are ZeroMQ subscriptions reference-counted across clients", async () => {
   await using pub = await new TelemetryPublisher().start();
   await using bridge = await startBridge(pub.endpoint);

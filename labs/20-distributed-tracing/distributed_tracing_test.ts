@@ -14,6 +14,7 @@ import { parseTraceParent } from "./internal/trace_context.ts";
 import {
   CHAIN,
   type Collector,
+  getJson,
   runLoad,
   startChain,
   startCollector,
@@ -398,4 +399,101 @@ Deno.test("garbage on every socket (collector, service in and out, load client) 
   } finally {
     fakeTarget.close();
   }
+});
+
+/** The resident set of a process, bytes (Linux /proc). */
+async function rssBytes(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+Deno.test("an oversized frame to the collector or a service is refused unread: memory stays flat, serving goes on", async () => {
+  // Before the fix neither socket had a maxMessageSize: a 400 MB frame to the collector's
+  // PULL was buffered whole (RSS +240 MB and climbing).
+  const BIG = 96 * 1024 * 1024;
+  await using collector = await startCollector(FAST_COLLECTOR);
+  await using chain = await startChain(collector.endpoint, FAST_SERVICE, {}, ["inventory"]);
+  const service = chain.services[0];
+  const before = [await rssBytes(collector.proc.pid), await rssBytes(service.pid)];
+  const big = new Uint8Array(BIG).fill(7);
+  const push = new Push({ linger: 0, sendHighWaterMark: 1 });
+  const dealer = new Dealer({ linger: 0, receiveTimeout: 30_000 });
+  try {
+    push.connect(collector.endpoint);
+    dealer.connect(chain.endpoint);
+    await push.send(big);
+    await dealer.send(encodeRequest("1", "", "", big));
+    // Serving goes on: a real request is answered and its trace assembled.
+    const good = new Dealer({ linger: 0, receiveTimeout: 30_000 });
+    try {
+      good.connect(chain.endpoint);
+      await good.send(encodeRequest("2", "", "", { item: "x" }));
+      const reply = decodeReply(await good.receive());
+      assert.equal(reply.ok, true);
+      const traceId = parseTraceParent(reply.traceresponse);
+      assert.ok(traceId.ok);
+      await collector.proc.event("trace_complete", (e) => e.trace_id === traceId.value.traceId, {
+        timeout: 30_000,
+      });
+    } finally {
+      good.close();
+    }
+    const after = [await rssBytes(collector.proc.pid), await rssBytes(service.pid)];
+    for (const [i, name] of ["collector", "service"].entries()) {
+      const grew = after[i] - before[i];
+      assert.ok(grew < BIG / 2, `${name} RSS grew ${grew} bytes for a ${BIG}-byte frame`);
+    }
+  } finally {
+    push.close();
+    dealer.close();
+  }
+  await service.stop();
+  await collector.proc.stop();
+});
+
+Deno.test("on stop every open trace is written as an OTLP file, however many (none skipped)", async () => {
+  // Before the fix only 64 files (the pending-writes bound) were started at stop; the other
+  // open traces were counted as export_skipped and lost.
+  await using dir = await tempDir();
+  const TRACES = 300;
+  await using collector = await startCollector([
+    "--trace-timeout",
+    "600000",
+    "--export-dir",
+    dir.path,
+  ]);
+  const push = new Push({ linger: 5000 });
+  try {
+    push.connect(collector.endpoint);
+    const spans = Array.from({ length: TRACES }, (_, i) => ({
+      traceId: `f${(i + 1).toString(16).padStart(31, "0")}`,
+      spanId: "1".repeat(16),
+      parentSpanId: "",
+      service: "x",
+      name: "n",
+      kind: 1,
+      startMs: 1,
+      endMs: 2,
+      attributes: {},
+      events: [],
+      status: { code: 0 },
+      traceState: "",
+    }));
+    for (let i = 0; i < TRACES; i += 100) {
+      await push.send(encodeBatch("x", 0, spans.slice(i, i + 100)));
+    }
+    await waitFor("every span received", async () => {
+      const { stats } = await getJson<{ stats: { spans: number } }>(`${collector.url}api/traces`);
+      return stats.spans === TRACES;
+    }, { timeoutMs: 20_000 });
+  } finally {
+    push.close();
+  }
+  await collector.proc.stop();
+  const stats = await collector.proc.event("collector_stats");
+  assert.equal(stats.export_skipped, 0);
+  assert.equal(stats.otlp_files, TRACES);
+  let files = 0;
+  for await (const e of Deno.readDir(dir.path)) if (e.name.endsWith(".otlp.json")) files++;
+  assert.equal(files, TRACES);
 });

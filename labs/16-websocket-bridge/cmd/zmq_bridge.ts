@@ -26,7 +26,7 @@ import {
   terminalFrame,
   writableFile,
 } from "@lib/role/mod.ts";
-import { Subscriber } from "@lib/zmq/mod.ts";
+import { type SocketEvent, Subscriber } from "@lib/zmq/mod.ts";
 import WEB_CLIENT_HTML from "../web_client.html" with { type: "text" };
 import { Bridge } from "../internal/bridge.ts";
 import { MAX_TOPIC_LENGTH } from "../internal/protocol.ts";
@@ -57,6 +57,11 @@ interface Options {
   refresh: number;
   json: boolean;
 }
+
+/** Delay before (declared before `await runRole`: module code after it runs only at exit) an upstream that disconnected is dialled again. */
+const REDIAL_MS = 1000;
+/** Upstream events that end a redial wait (a disconnect starts one; `close` is neither). */
+const LIFE = new Set(["disconnect", "connect", "connect:delay", "connect:retry", "handshake"]);
 
 function secretToken(value: string): string {
   if (!/^[\x21-\x7e]{8,128}$/.test(value)) {
@@ -239,6 +244,51 @@ await runRole<Options>({
       event: (name, fields) => ctx.log.info(name, fields),
     });
     ctx.log.info("ring", { epoch: bridge.epoch, restored: restore !== undefined });
+    // libzmq drops a connection on a protocol error (a frame over --max-payload is one, and a
+    // publisher can send anything) and, unlike a lost connection, never dials it again: the
+    // bridge would go deaf to that endpoint for good. A lost connection is followed at once by
+    // libzmq's own `connect:retry`; a disconnect with no sign of life from that endpoint
+    // within REDIAL_MS is the protocol-error case, and the bridge dials the endpoint afresh.
+    const events = sub.events.consumer();
+    ctx.defer(() => events.close());
+    const pending = new Map<string, ReturnType<typeof setTimeout>>(); // endpoint → redial timer
+    const endpointsOf = (address: string) => {
+      if (connects.includes(address)) return [address];
+      const port = /:(\d+)$/.exec(address)?.[1];
+      const same = connects.filter((ep) => port !== undefined && ep.endsWith(`:${port}`));
+      return same.length > 0 ? same : connects;
+    };
+    const watch = (event: SocketEvent) => {
+      if (!LIFE.has(event.type) || !("address" in event) || ctx.signal.aborted) return;
+      for (const ep of endpointsOf(event.address)) {
+        clearTimeout(pending.get(ep));
+        pending.delete(ep);
+        if (event.type !== "disconnect") continue;
+        pending.set(
+          ep,
+          setTimeout(() => {
+            pending.delete(ep);
+            if (ctx.signal.aborted) return;
+            try {
+              sub.disconnect(ep); // libzmq still lists the dead endpoint: a connect alone is a no-op
+            } catch { /* not listed */ }
+            try {
+              sub.connect(ep);
+              ctx.log.limited("warn", "upstream_redial", { endpoint: ep });
+            } catch (error) {
+              ctx.log.limited("error", "upstream_redial_failed", {
+                endpoint: ep,
+                error: String(error),
+              });
+            }
+          }, REDIAL_MS),
+        );
+      }
+    };
+    ctx.defer(() => pending.forEach((timer) => clearTimeout(timer)));
+    (async () => {
+      for await (const event of events) watch(event);
+    })().catch(() => {});
     for (const ep of connects) sub.connect(ep);
     ctx.log.info("connecting", { endpoints: connects, topics: options.topic });
 

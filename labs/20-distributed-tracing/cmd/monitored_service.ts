@@ -60,6 +60,8 @@ interface LoadOptions {
 
 /** At stop, spans that cannot be handed over for this long are given up. */
 const STALL_MS = 500;
+/** Largest request frame a service accepts (the traceparent and tracestate limits, a body). */
+const MAX_REQUEST_FRAME_BYTES = 64 * 1024;
 
 /** Latency samples kept by `load` (a ring past this). */
 const MAX_SAMPLES = 100_000;
@@ -143,7 +145,13 @@ await runRole<ServiceOptions>({
       .option("--stats-interval <ms>", "log stats this often (0 = never)", int({ min: 0 }), 5000),
   async run(options, ctx) {
     const tracing = options.tracing === "on";
-    const router = new Router({ receiveHighWaterMark: 10_000, sendHighWaterMark: 10_000 });
+    // Requests are small (ids, trace context, a msgpack body): a bigger frame is refused by
+    // libzmq and that caller dropped, instead of being buffered whole.
+    const router = new Router({
+      receiveHighWaterMark: 10_000,
+      sendHighWaterMark: 10_000,
+      maxMessageSize: MAX_REQUEST_FRAME_BYTES,
+    });
     ctx.defer(() => router.close());
     await router.bind(options.bind);
     ctx.listening(router);

@@ -42,6 +42,8 @@ interface Options {
 
 /** OTLP files being written at most; past it a completed trace is not written (counted). */
 const MAX_PENDING_WRITES = 64;
+/** Largest span batch frame accepted (4096 spans of ~4 KiB). */
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Services tallied at most (names come from the wire). */
 const MAX_SERVICES = 256;
 
@@ -96,6 +98,9 @@ await runRole<Options>({
   async run(options, ctx) {
     const pull = new Pull({
       receiveHighWaterMark: 1000,
+      // A frame bigger than any batch is refused by libzmq (that peer is dropped) before
+      // it is held in memory: without it, one 400 MB frame was buffered whole.
+      maxMessageSize: MAX_BATCH_BYTES,
       ...(options.receiveBuffer > 0 ? { receiveBufferSize: options.receiveBuffer } : {}),
     });
     ctx.defer(() => pull.close());
@@ -234,13 +239,25 @@ await runRole<Options>({
     }, { name: "spans" });
 
     // Stopped: whatever is open is complete now; wait for the files.
-    completed(assembler.completeAll());
+    // Every one is written (still at most MAX_PENDING_WRITES at a time: the next starts when
+    // one ends); only what the drain budget cannot cover is skipped (and counted).
+    const last = assembler.completeAll();
+    let handled = 0;
     await ctx.drain(async (signal) => {
-      await Promise.race([
-        Promise.allSettled([...writes]),
-        new Promise((r) => signal.addEventListener("abort", r, { once: true })),
-      ]);
+      const aborted = new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+      while (handled < last.length) {
+        while (options.exportDir && writes.size >= MAX_PENDING_WRITES && !signal.aborted) {
+          await Promise.race([...writes, aborted]);
+        }
+        if (signal.aborted) break;
+        completed([last[handled++]]);
+      }
+      await Promise.race([Promise.allSettled([...writes]), aborted]);
     }, { what: "OTLP files" });
+    if (handled < last.length) { // past the drain budget: not started, counted
+      exportSkipped += last.length - handled;
+      ctx.log.warn("export_skipped", { at_stop: last.length - handled, skipped: exportSkipped });
+    }
     ctx.log.info("collector_stats", {
       ...assembler.stats(),
       otlp_files: exported,
