@@ -15,7 +15,8 @@ import {
   encodeReading,
   READING_SCHEMA,
 } from "../04-telemetry-lvc/internal/protocol.ts";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { withScreenshotOnFailure as screenshotOnFailure } from "@lib/testing/browser.ts";
 
 /** The token the tests' bridges use. */
 export const TOKEN = "test-token-16";
@@ -329,42 +330,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Where Chromium lives (Debian's package). */
-export const CHROMIUM = "/usr/bin/chromium";
-
-/** Why browser tests cannot run here, or undefined when they can. */
-export function browserUnavailable(): string | undefined {
-  try {
-    Deno.statSync(CHROMIUM);
-    return undefined;
-  } catch {
-    return `${CHROMIUM} not found (apt-get install chromium fonts-dejavu-core)`;
-  }
-}
-
-/** Launches headless Chromium with the arguments that work on these machines. */
-export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  return Object.assign(browser, {
-    [Symbol.asyncDispose]: async () => {
-      await browser.close().catch(() => {});
-    },
-  });
-}
+export { browserUnavailable, CHROMIUM, launchBrowser } from "@lib/testing/browser.ts";
 
 /** The test output directory (`TEST_OUTPUT_DIR`, else `test-output/lab16` under the cwd). */
 export function testOutputDir(): string {
@@ -375,23 +341,10 @@ export function testOutputDir(): string {
  * Runs `body` with `page`; when it throws, saves a screenshot of the page to the test
  * output directory (named after `name`), says where, and rethrows.
  */
-export async function withScreenshotOnFailure<T>(
+export function withScreenshotOnFailure<T>(
   page: Page,
   name: string,
   body: () => Promise<T>,
 ): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    const dir = testOutputDir();
-    const path = `${dir}/${name.replace(/[^a-z0-9_-]+/gi, "_")}.png`;
-    try {
-      await Deno.mkdir(dir, { recursive: true });
-      await page.screenshot({ path, fullPage: true });
-      console.error(`screenshot: ${path}`);
-    } catch (shotError) {
-      console.error(`screenshot failed: ${shotError}`);
-    }
-    throw error;
-  }
+  return screenshotOnFailure(page, testOutputDir(), name, body);
 }

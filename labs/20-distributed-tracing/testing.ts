@@ -7,7 +7,6 @@
  */
 
 import { type RoleProcess, runOnce, type RunResult, spawnRole } from "@lib/testing/mod.ts";
-import type { Browser, Page } from "playwright-core";
 import type { CompletedTrace, TraceSummary } from "./internal/assembler.ts";
 
 /** A running trace_collector: its PULL endpoint and page URL. */
@@ -175,65 +174,9 @@ export async function traceById(
   return await res.json() as CompletedTrace;
 }
 
-/** Where Chromium lives (Debian's package). */
-export const CHROMIUM = "/usr/bin/chromium";
-
-/** Why browser tests cannot run here, or undefined when they can. */
-export function browserUnavailable(): string | undefined {
-  try {
-    Deno.statSync(CHROMIUM);
-    return undefined;
-  } catch {
-    return `${CHROMIUM} not found (apt-get install chromium fonts-dejavu-core)`;
-  }
-}
-
-/** Launches headless Chromium with the arguments that work on these machines. */
-export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  return Object.assign(browser, {
-    [Symbol.asyncDispose]: async () => {
-      await browser.close().catch(() => {});
-    },
-  });
-}
-
-/**
- * Runs `body`; when it throws, saves a full-page screenshot into `dir` (the test's own
- * directory, kept: `TEST_OUTPUT_DIR` when set), says where, and rethrows.
- */
-export async function withScreenshotOnFailure<T>(
-  page: Page,
-  dir: string,
-  name: string,
-  body: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    const out = Deno.env.get("TEST_OUTPUT_DIR") ?? dir;
-    const path = `${out}/${name.replace(/[^a-z0-9_-]+/gi, "_")}.png`;
-    try {
-      await Deno.mkdir(out, { recursive: true });
-      await page.screenshot({ path, fullPage: true });
-      console.error(`screenshot: ${path}`);
-    } catch (shotError) {
-      console.error(`screenshot failed: ${shotError}`);
-    }
-    throw error;
-  }
-}
+export {
+  browserUnavailable,
+  CHROMIUM,
+  launchBrowser,
+  withScreenshotOnFailure,
+} from "@lib/testing/browser.ts";
