@@ -76,9 +76,12 @@ export {
   XSubscriber,
 } from "./socket_types.ts";
 export {
+  logZapDecisions,
   ZAP_ENDPOINT,
   type ZapAuthorizer,
   type ZapDecision,
+  type ZapDecisionLog,
+  type ZapDecisionLogOptions,
   ZapHandler,
   type ZapRequest,
 } from "./zap.ts";

@@ -8,6 +8,7 @@
  */
 import { z85Encode } from "./curve.ts";
 import { Router } from "./socket_types.ts";
+import { fingerprint } from "./zcert.ts";
 
 /**
  * What the ZAP handler knows of a connecting peer.
@@ -175,4 +176,59 @@ export class ZapHandler {
     this.close();
     await this.#done;
   }
+}
+
+/** What {@linkcode logZapDecisions} needs of a logger (lib/role's `Logger` has it). */
+export interface ZapDecisionLog {
+  limited(
+    level: "info" | "warn",
+    event: string,
+    fields: Record<string, unknown>,
+    key: string,
+  ): void;
+}
+
+/** Options of {@linkcode logZapDecisions}. */
+export interface ZapDecisionLogOptions {
+  /** Also log admitted keys (`client_allowed`), naming the peer in field `field`. */
+  allowed?: { field: string; name: (publicKey: string) => string | undefined };
+}
+
+/**
+ * Logs a ZAP handler's refusals as `client_denied` {status, reason, mechanism, fingerprint,
+ * address} (and admissions as `client_allowed` when asked), rate-limited per mechanism and
+ * key: a refused client retries its handshake for ever, so one line per key per period.
+ * Keys appear only as fingerprints.
+ *
+ * @example
+ * ```ts
+ * import { logZapDecisions, ZapHandler } from "@lib/zmq/mod.ts";
+ * const zap = new ZapHandler(() => ({ status: 400, text: "not on the list" }));
+ * logZapDecisions(zap, { limited: (level, event, fields) => console.log(level, event, fields) });
+ * ```
+ */
+export function logZapDecisions(
+  zap: ZapHandler,
+  log: ZapDecisionLog,
+  options: ZapDecisionLogOptions = {},
+): void {
+  zap.onDecision = (request, decision) => {
+    const fp = request.publicKey ? fingerprint(request.publicKey) : undefined;
+    if (decision.status === 200) {
+      if (!options.allowed || !request.publicKey) return;
+      log.limited("info", "client_allowed", {
+        fingerprint: fp,
+        [options.allowed.field]: options.allowed.name(request.publicKey),
+        address: request.address,
+      }, `client_allowed:${fp}`);
+      return;
+    }
+    log.limited("warn", "client_denied", {
+      status: decision.status,
+      reason: decision.text,
+      mechanism: request.mechanism,
+      fingerprint: fp,
+      address: request.address,
+    }, `client_denied:${request.mechanism}:${fp}`);
+  };
 }

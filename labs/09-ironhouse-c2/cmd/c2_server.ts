@@ -11,7 +11,7 @@
  * @module
  */
 import { ConfigError, endpoint, int, list, runRole } from "@lib/role/mod.ts";
-import { allowListAuthorizer, Router, ZapHandler } from "@lib/zmq/mod.ts";
+import { allowListAuthorizer, logZapDecisions, Router, ZapHandler } from "@lib/zmq/mod.ts";
 import type { MessageWithMetadata, ZapRequest } from "@lib/zmq/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { BadMessageError, decode, encode } from "@lib/codec/mod.ts";
@@ -244,25 +244,10 @@ await runRole<Options>({
     });
 
     const zap = new ZapHandler((request: ZapRequest) => authorize(request));
-    zap.onDecision = (request, decision) => {
-      const fp = request.publicKey ? fingerprint(request.publicKey) : undefined;
-      if (decision.status === 200) {
-        log.limited("info", "client_allowed", {
-          fingerprint: fp,
-          agent: allowed.get(request.publicKey!),
-          address: request.address,
-        }, `client_allowed:${fp}`);
-      } else {
-        // A refused client retries its handshake for ever: one line per key per 5 s.
-        log.limited("warn", "client_denied", {
-          status: decision.status,
-          reason: decision.text,
-          mechanism: request.mechanism,
-          fingerprint: fp,
-          address: request.address,
-        }, `client_denied:${request.mechanism}:${fp}`);
-      }
-    };
+    // A refused client retries its handshake for ever: one line per key per 5 s.
+    logZapDecisions(zap, log, {
+      allowed: { field: "agent", name: (key) => allowed.get(key) },
+    });
     zap.onBadRequest = (reason) => ctx.badMessage(reason, { socket: "zap" });
     await zap.start();
     ctx.defer(() => zap.close());

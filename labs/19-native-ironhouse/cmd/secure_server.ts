@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError, endpoint, float, int, runRole } from "@lib/role/mod.ts";
-import { Publisher, ZapHandler } from "@lib/zmq/mod.ts";
+import { logZapDecisions, Publisher, ZapHandler } from "@lib/zmq/mod.ts";
 import {
   CertError,
   certPaths,
@@ -151,24 +151,9 @@ await runRole<Options>({
     // zapDomain; without a handler a CURVE server would admit any client key.
     const trust = new TrustList();
     const zap = new ZapHandler((request) => trust.decide(request));
-    zap.onDecision = (request, decision) => {
-      const fp = request.publicKey ? fingerprint(request.publicKey) : undefined;
-      if (decision.status === 200) {
-        log.limited("info", "client_allowed", {
-          fingerprint: fp,
-          client: trust.name(request.publicKey!),
-          address: request.address,
-        }, `client_allowed:${fp}`);
-      } else {
-        log.limited("warn", "client_denied", {
-          status: decision.status,
-          reason: decision.text,
-          mechanism: request.mechanism,
-          fingerprint: fp,
-          address: request.address,
-        }, `client_denied:${request.mechanism}:${fp}`);
-      }
-    };
+    logZapDecisions(zap, log, {
+      allowed: { field: "client", name: (key) => trust.name(key) },
+    });
     zap.onBadRequest = (reason) => ctx.badMessage(reason, { socket: "zap" });
     await zap.start();
     ctx.defer(() => zap.close());

@@ -22,7 +22,7 @@ import {
   uuidToHex,
   ZRE_DISCOVERY_PORT,
 } from "@lib/patterns/zre_beacon.ts";
-import { allowListAuthorizer, Reply, ZapHandler } from "@lib/zmq/mod.ts";
+import { allowListAuthorizer, logZapDecisions, Reply, ZapHandler } from "@lib/zmq/mod.ts";
 import {
   CertError,
   certPaths,
@@ -237,17 +237,7 @@ await runRole<Options>({
         reload().catch((error) => log.limited("warn", "reload_failed", { error: String(error) }));
       });
       const zap = new ZapHandler((request) => authorize(request));
-      zap.onDecision = (request, decision) => {
-        if (decision.status === 200) return;
-        const fp = request.publicKey ? fingerprint(request.publicKey) : undefined;
-        log.limited("warn", "client_denied", {
-          status: decision.status,
-          reason: decision.text,
-          mechanism: request.mechanism,
-          fingerprint: fp,
-          address: request.address,
-        }, `client_denied:${request.mechanism}:${fp}`);
-      };
+      logZapDecisions(zap, log);
       zap.onBadRequest = (reason) => ctx.badMessage(reason, { socket: "zap" });
       await zap.start();
       ctx.defer(() => zap.close());
