@@ -46,6 +46,9 @@ export interface ServeDeps {
 
 const STOP: unique symbol = Symbol("stop");
 
+/** The longest stretch of continuous serving before the event loop gets a turn. */
+const YIELD_EVERY_MS = 20;
+
 function isClosedError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "ENOTSOCK" || code === "ETERM";
@@ -132,9 +135,17 @@ export async function serveLoop<M>(
   let wake: ((value: typeof STOP) => void) | undefined;
   const onAbort = () => wake?.(STOP);
   if (watchStop) signal.addEventListener("abort", onAbort, { once: true });
+  // A socket with messages queued hands the next one over as a resolved promise, so a
+  // loop working through a flood never reaches the event loop: timers (leases, live views)
+  // and signal handlers would starve. Go through it once per YIELD_EVERY_MS of work.
+  let sliceStart = performance.now();
   try {
     const iterator = source[Symbol.asyncIterator]();
     for (;;) {
+      if (performance.now() - sliceStart >= YIELD_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        sliceStart = performance.now();
+      }
       if (watchStop && signal.aborted) return;
       let result: IteratorResult<M> | typeof STOP;
       try {

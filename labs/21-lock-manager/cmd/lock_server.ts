@@ -24,7 +24,6 @@ import { LockTable } from "../internal/lock_table.ts";
 import { decodeRequest, encodeReply, MAX_REQUEST_BYTES, reqOf } from "../internal/protocol.ts";
 import { SqliteLockStore } from "../internal/store.ts";
 import { renderLocks, statsHeader } from "../internal/view.ts";
-import { yielder } from "../internal/yielder.ts";
 
 interface Options {
   bind: string;
@@ -170,11 +169,7 @@ await runRole<Options>({
       ctx.print(frame.text);
     });
 
-    // Under a flood the router never runs dry: go through the event loop every 20 ms of
-    // work so lease expiry, the view and SIGINT/SIGTERM keep their turn.
-    const maybeYield = yielder(20);
-    await ctx.serve(router, async (frames) => {
-      await maybeYield();
+    await ctx.serve(router, (frames) => {
       const peer = frames[0];
       const body = frames.slice(1);
       try {

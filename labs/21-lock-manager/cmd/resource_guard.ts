@@ -10,7 +10,6 @@ import { BadMessageError } from "@lib/codec/mod.ts";
 import { endpoint, int, oneOf, runRole } from "@lib/role/mod.ts";
 import { Router } from "@lib/zmq/mod.ts";
 import { FencedCounter } from "../internal/guard.ts";
-import { yielder } from "../internal/yielder.ts";
 import { decodeGuardRequest, encodeGuard, MAX_REQUEST_BYTES, reqOf } from "../internal/protocol.ts";
 
 interface Options {
@@ -69,9 +68,7 @@ await runRole<Options>({
       last = key;
       ctx.print(line);
     });
-    const maybeYield = yielder(20); // a flood must not starve the view and SIGTERM
     await ctx.serve(router, async (frames) => {
-      await maybeYield();
       const peer = frames[0];
       const body = frames.slice(1);
       let request;
