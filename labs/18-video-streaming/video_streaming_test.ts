@@ -4,7 +4,7 @@
  * through their JSON stats lines and log events.
  */
 import assert from "node:assert/strict";
-import { spawnRole, tempDir } from "@lib/testing/mod.ts";
+import { spawnRole, tempDir, waitFor } from "@lib/testing/mod.ts";
 import { Dealer, Publisher } from "@lib/zmq/mod.ts";
 import { delay } from "@lib/async/mod.ts";
 import { frameChecksum } from "./internal/checksum.ts";
@@ -127,7 +127,16 @@ Deno.test("latest mode: a slow engine drops frames and does not slow a fast one"
     (s) => num(s, "sent") >= num(c0, "sent") + 100,
     60_000,
   );
-  await delay(700); // the engines' next reports cover the same window
+  // The engines' next reports cover the same window.
+  const fastReports = allStats(fast, "engine_stats").length;
+  const slowReports = allStats(slow, "engine_stats").length;
+  await waitFor(
+    "a report from each engine after the camera's",
+    () =>
+      allStats(fast, "engine_stats").length > fastReports &&
+      allStats(slow, "engine_stats").length > slowReports,
+    { timeoutMs: 30_000 },
+  );
   const f1 = allStats(fast, "engine_stats").at(-1)!;
   const s1 = allStats(slow, "engine_stats").at(-1)!;
   const sent = num(c1, "sent") - num(c0, "sent");
