@@ -76,6 +76,7 @@ export {
   XSubscriber,
 } from "./socket_types.ts";
 export {
+  logHandshakeFailures,
   logZapDecisions,
   ZAP_ENDPOINT,
   type ZapAuthorizer,

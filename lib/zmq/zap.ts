@@ -9,6 +9,7 @@
 import { z85Encode } from "./curve.ts";
 import { Router } from "./socket_types.ts";
 import { fingerprint } from "./zcert.ts";
+import type { SocketEvent } from "./socket_events.ts";
 
 /**
  * What the ZAP handler knows of a connecting peer.
@@ -231,4 +232,42 @@ export function logZapDecisions(
       address: request.address,
     }, `client_denied:${request.mechanism}:${fp}`);
   };
+}
+
+/**
+ * Logs a socket's failed handshakes as `handshake_failed` {type, reason (the error code),
+ * status (ZAP's, for an auth failure), address}, rate-limited per kind (a refused or
+ * misconfigured peer retries for ever); `onHandshake` counts the ones that succeed. Runs
+ * until the socket closes.
+ *
+ * @example
+ * ```ts
+ * import { logHandshakeFailures, Reply } from "@lib/zmq/mod.ts";
+ * const rep = new Reply();
+ * logHandshakeFailures(rep, { limited: (level, event, fields) => console.log(level, event, fields) });
+ * rep.close();
+ * ```
+ */
+export function logHandshakeFailures(
+  socket: { events: AsyncIterable<SocketEvent> },
+  log: ZapDecisionLog,
+  options: { onHandshake?: () => void } = {},
+): void {
+  void (async () => {
+    for await (const event of socket.events) {
+      if (event.type === "handshake") options.onHandshake?.();
+      if (
+        event.type !== "handshake:error:auth" && event.type !== "handshake:error:protocol" &&
+        event.type !== "handshake:error:other"
+      ) continue;
+      const reason = event.error.code;
+      const status = event.type === "handshake:error:auth" ? event.status : undefined;
+      log.limited("warn", "handshake_failed", {
+        type: event.type,
+        reason,
+        ...(status !== undefined ? { status } : {}),
+        address: event.address,
+      }, `handshake_failed:${event.type}:${status ?? reason}`);
+    }
+  })().catch(() => {});
 }

@@ -6,7 +6,14 @@
  */
 
 import { ConfigError, endpoint, repeatable, runRole, z85Key } from "@lib/role/mod.ts";
-import { allowListAuthorizer, curveKeyPair, curvePublic, Reply, ZapHandler } from "@lib/zmq/mod.ts";
+import {
+  allowListAuthorizer,
+  curveKeyPair,
+  curvePublic,
+  logHandshakeFailures,
+  Reply,
+  ZapHandler,
+} from "@lib/zmq/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { AgentRequests } from "../internal/agent_loop.ts";
 import { ZAP_DOMAIN } from "../internal/allow_list.ts";
@@ -80,21 +87,7 @@ await runRole<Options>({
     // A failed handshake (wrong CURVE key, plain client against CURVE) never reaches the
     // loop: log it from the socket's events so the operator sees why a client hangs. A
     // client retries its handshake about 7 times a second for ever: rate-limited per kind.
-    void (async () => {
-      for await (const event of rep.events) {
-        if (
-          event.type === "handshake:error:protocol" || event.type === "handshake:error:auth" ||
-          event.type === "handshake:error:other"
-        ) {
-          const reason = event.error.code;
-          ctx.log.limited("warn", "handshake_failed", {
-            type: event.type,
-            reason,
-            address: event.address,
-          }, `handshake_failed:${event.type}:${reason}`);
-        }
-      }
-    })().catch(() => {});
+    logHandshakeFailures(rep, ctx.log);
     await rep.bind(options.bind);
     ctx.listening(rep, {
       ...(curve.curvePublicKey ? { curve_public_key: curve.curvePublicKey } : {}),

@@ -11,7 +11,13 @@
  * @module
  */
 import { ConfigError, endpoint, int, list, runRole } from "@lib/role/mod.ts";
-import { allowListAuthorizer, logZapDecisions, Router, ZapHandler } from "@lib/zmq/mod.ts";
+import {
+  allowListAuthorizer,
+  logHandshakeFailures,
+  logZapDecisions,
+  Router,
+  ZapHandler,
+} from "@lib/zmq/mod.ts";
 import type { MessageWithMetadata, ZapRequest } from "@lib/zmq/mod.ts";
 import { systemClock } from "@lib/async/mod.ts";
 import { BadMessageError, decode, encode } from "@lib/codec/mod.ts";
@@ -468,25 +474,7 @@ await runRole<Options>({
         sendHighWaterMark: 1000,
       });
       const socket = router;
-      void (async () => {
-        for await (const event of socket.events) {
-          if (event.type === "handshake:error:auth") {
-            log.limited("warn", "handshake_failed", {
-              type: event.type,
-              status: event.status,
-              address: event.address,
-            }, `handshake_failed:auth:${event.status}`);
-          } else if (
-            event.type === "handshake:error:protocol" || event.type === "handshake:error:other"
-          ) {
-            log.limited("warn", "handshake_failed", {
-              type: event.type,
-              reason: event.error.code,
-              address: event.address,
-            }, `handshake_failed:${event.type}:${event.error.code}`);
-          }
-        }
-      })().catch(() => {});
+      logHandshakeFailures(socket, log);
       if (bound === undefined) {
         await socket.bind(options.bind);
         bound = socket.lastEndpoint!;

@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError, endpoint, float, int, runRole } from "@lib/role/mod.ts";
-import { logZapDecisions, Publisher, ZapHandler } from "@lib/zmq/mod.ts";
+import { logHandshakeFailures, logZapDecisions, Publisher, ZapHandler } from "@lib/zmq/mod.ts";
 import {
   CertError,
   certPaths,
@@ -202,30 +202,8 @@ await runRole<Options>({
       }
       pub = socket;
     };
-    const watch = (socket: Publisher) => {
-      void (async () => {
-        for await (const event of socket.events) {
-          if (event.type === "handshake") {
-            counts.handshakes++;
-          } else if (event.type === "handshake:error:auth") {
-            log.limited("warn", "handshake_failed", {
-              type: event.type,
-              status: event.status,
-              address: event.address,
-            }, `handshake_failed:auth:${event.status}`);
-          } else if (
-            event.type === "handshake:error:protocol" || event.type === "handshake:error:other"
-          ) {
-            // A client that pinned another server key fails here (ZMTP_CRYPTOGRAPHIC).
-            log.limited("warn", "handshake_failed", {
-              type: event.type,
-              reason: event.error.code,
-              address: event.address,
-            }, `handshake_failed:${event.type}:${event.error.code}`);
-          }
-        }
-      })().catch(() => {});
-    };
+    const watch = (socket: Publisher) =>
+      logHandshakeFailures(socket, log, { onHandshake: () => counts.handshakes++ });
     const counts = { sent: 0, dropped: 0, handshakes: 0, revoked: 0 };
 
     const reload = async () => {

@@ -22,7 +22,13 @@ import {
   uuidToHex,
   ZRE_DISCOVERY_PORT,
 } from "@lib/patterns/zre_beacon.ts";
-import { allowListAuthorizer, logZapDecisions, Reply, ZapHandler } from "@lib/zmq/mod.ts";
+import {
+  allowListAuthorizer,
+  logHandshakeFailures,
+  logZapDecisions,
+  Reply,
+  ZapHandler,
+} from "@lib/zmq/mod.ts";
 import {
   CertError,
   certPaths,
@@ -253,18 +259,7 @@ await runRole<Options>({
       maxMessageSize: MAX_MESSAGE_BYTES,
     });
     ctx.defer(() => rep.close());
-    void (async () => {
-      for await (const event of rep.events) {
-        if (event.type.startsWith("handshake:error")) {
-          const reason = "error" in event ? (event.error as { code?: string }).code : undefined;
-          log.limited("warn", "handshake_failed", {
-            type: event.type,
-            reason,
-            address: "address" in event ? event.address : undefined,
-          }, `handshake_failed:${event.type}:${reason}`);
-        }
-      }
-    })().catch(() => {});
+    logHandshakeFailures(rep, log);
     await rep.bind(options.bind);
     const bound = rep.lastEndpoint!;
     const port = Number(bound.slice(bound.lastIndexOf(":") + 1));
