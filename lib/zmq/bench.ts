@@ -9,18 +9,23 @@
  * table shows medians with the spread (max-min over median). The CPU column is user+sys of
  * both processes per million messages (per GB for the large sizes), measured from the first
  * message received to the last; RSS is the receiver's peak. A ratio below the issue's goal is
- * marked `!`. `lib/zmq fast` is the allocation-free API (`receiveInto`, `sendSync`);
+ * marked `!`. `lib/zmq fast` is the allocation-free API (`receiveInto`, `receiveView` from 16 KiB,
+ * `sendSync`);
  * `lib/zmq pool` (only with `--impls`) is the plain API with the reactor's park off.
  * `--baseline DIR[,DIR...]` adds `DIR/lib/zmq` (another checkout, e.g. a variant under test)
  * as one more implementation each, named `base:<last path segment>`.
- * `--rows "16 B,64 KiB"`, `--impls "lib/zmq,C"` and `--no-latency` select parts of the run.
+ * `--rows "16 B,64 KiB"`, `--impls "lib/zmq,C"` and `--no-latency` select parts of the run;
+ * an impl `A>B` is a mixed pair (A sends, B receives: `C>lib/zmq` shows the receiver alone).
  * `--quick` runs small counts once (seconds: CI checks the bench still runs). Figures are
- * never asserted anywhere: this machine is shared and noisy.
+ * never asserted anywhere: this machine is shared and noisy. `--breakdown` profiles one
+ * process instead: the cost per call of the FFI floor, a raw `zmq_recv`, and each receive
+ * and send path of the binding on 16 B messages already queued on an inproc pipe.
  *
  * @module
  */
 import { percentiles } from "@lib/async/mod.ts";
-import { loadLibzmq } from "./mod.ts";
+import { zmqContext } from "./context.ts";
+import { loadLibzmq, Pull, Push } from "./mod.ts";
 
 const here = new URL("./bench/", import.meta.url).pathname;
 
@@ -55,7 +60,8 @@ type Impl =
   | "lib/zmq pool"
   | "zeromq.js"
   | "C"
-  | `base:${string}`;
+  | `base:${string}`
+  | `${string}>${string}`;
 
 interface Peer {
   child: Deno.ChildProcess;
@@ -168,11 +174,23 @@ function processCpuMs(pid: number): number {
   }
 }
 
+/** `sender>receiver` (a mixed pair, to see which side limits) or one implementation for both. */
+function sides(impl: Impl): { sender: Impl; receiver: Impl } {
+  const [sender, receiver] = impl.split(">") as Impl[];
+  return { sender, receiver: receiver ?? sender };
+}
+
 async function throughput(impl: Impl, setup: Setup, row: Row, dir: string): Promise<Throughput> {
+  const { sender, receiver } = sides(impl);
   const bind = row.transport === "ipc" ? [`ipc://${dir}/thr-${crypto.randomUUID()}.sock`] : [];
-  const pull = spawn(impl, setup, ["pull", String(row.size), String(row.count), ...bind]);
+  const pull = spawn(receiver, setup, ["pull", String(row.size), String(row.count), ...bind]);
   const { endpoint } = await json(pull);
-  const push = spawn(impl, setup, ["push", String(endpoint), String(row.size), String(row.count)]);
+  const push = spawn(sender, setup, [
+    "push",
+    String(endpoint),
+    String(row.size),
+    String(row.count),
+  ]);
   try {
     await json(push); // about to send
     const pushCpu0 = processCpuMs(push.child.pid);
@@ -241,6 +259,104 @@ function parseArgs(args: string[]) {
   };
 }
 
+/**
+ * ns per call of each layer, in this process, on 16 B messages already queued on an inproc
+ * pipe (no wait, no other process): what each layer of the binding costs over the FFI floor.
+ */
+async function breakdown(n: number): Promise<void> {
+  const z = loadLibzmq().symbols;
+  const nsPer = (ms: number) => `${((ms * 1e6) / n).toFixed(0)} ns`.padStart(8);
+  const time = async (
+    label: string,
+    fn: () => unknown | Promise<unknown>,
+    prepare?: () => void,
+  ) => {
+    prepare?.();
+    const t = performance.now();
+    await fn();
+    console.log(`${label.padEnd(58)}${nsPer(performance.now() - t)}`);
+  };
+  console.log(`per-call cost, one process, ${n} calls each (median of nothing: run it twice)`);
+  await time("FFI floor: zmq_errno() (no work)", () => {
+    for (let i = 0; i < n; i++) z.zmq_errno();
+  });
+  const pull = new Pull({ receiveHighWaterMark: 0 });
+  const push = new Push({ sendHighWaterMark: 0 });
+  const endpoint = `inproc://breakdown-${crypto.randomUUID()}`;
+  await pull.bind(endpoint);
+  push.connect(endpoint);
+  const frame = new Uint8Array(16);
+  const buffer = new Uint8Array(64);
+  const fill = () => {
+    for (let i = 0; i < n; i++) if (!push.sendSync(frame)) throw new Error("inproc pipe full");
+  };
+  const raw = rawPair(n);
+  try {
+    fill(); // warm: the pipe's chunks exist, as in a steady stream
+    for (let i = 0; i < n; i++) pull.receiveSyncInto(buffer);
+    await time("raw FFI: zmq_send(DONTWAIT) on a raw socket", raw.send);
+    await time("raw FFI: zmq_recv(DONTWAIT) on a raw socket", raw.receive);
+    await time("send: sendSync(frame) (zmq_send)", fill);
+    await time("receive: receiveSyncInto(buffer) (zmq_recv, no promise)", () => {
+      for (let i = 0; i < n; i++) if (pull.receiveSyncInto(buffer) !== 16) throw new Error("short");
+    });
+    await time("send: await send(frame)", async () => {
+      for (let i = 0; i < n; i++) await push.send(frame);
+    });
+    await time("receive: await receiveInto(buffer)", async () => {
+      for (let i = 0; i < n; i++) {
+        if (await pull.receiveInto(buffer) !== 16) throw new Error("short");
+      }
+    });
+    await time("receive: await receive() (a new frame and array)", async () => {
+      for (let i = 0; i < n; i++) {
+        if ((await pull.receive())[0].length !== 16) throw new Error("short");
+      }
+    }, fill);
+  } finally {
+    raw.close();
+    push.close({ linger: 0 });
+    pull.close();
+  }
+}
+
+/** Two raw libzmq sockets (no binding layers) for the FFI-floor rows of the breakdown. */
+function rawPair(n: number) {
+  const z = loadLibzmq().symbols;
+  const cstring = (value: string) => new TextEncoder().encode(value + "\0");
+  const hwm = new Int32Array([0]);
+  const pull = z.zmq_socket(zmqContext(), 7)!;
+  const push = z.zmq_socket(zmqContext(), 8)!;
+  z.zmq_setsockopt(pull, 24, hwm, 4n);
+  z.zmq_setsockopt(push, 23, hwm, 4n);
+  const endpoint = cstring(`inproc://raw-${crypto.randomUUID()}`);
+  z.zmq_bind(pull, endpoint);
+  z.zmq_connect(push, endpoint);
+  const frame = new Uint8Array(16);
+  const buffer = new Uint8Array(64);
+  return {
+    send: () => {
+      for (let i = 0; i < n; i++) {
+        if (z.zmq_send(push, frame, 16n, 1) !== 16) throw new Error("send");
+      }
+    },
+    receive: () => {
+      for (let i = 0; i < n; i++) {
+        if (z.zmq_recv(pull, buffer, 64n, 1) !== 16) throw new Error("recv");
+      }
+    },
+    close: () => {
+      z.zmq_close(push);
+      z.zmq_close(pull);
+    },
+  };
+}
+
+if (import.meta.main && Deno.args.includes("--breakdown")) {
+  await breakdown(Deno.args.includes("--quick") ? 10_000 : 1_000_000);
+  Deno.exit(0);
+}
+
 if (import.meta.main) {
   const options = parseArgs(Deno.args);
   const { quick, repeats } = options;
@@ -255,6 +371,8 @@ if (import.meta.main) {
     const wanted = options.impls;
     const all: Impl[] = [...impls, "lib/zmq pool"];
     impls.splice(0, impls.length, ...all.filter((impl) => wanted.includes(impl)));
+    // Mixed pairs (`C>lib/zmq`: C sends, lib/zmq receives) show which side limits a row.
+    impls.push(...wanted.filter((impl) => impl.includes(">")));
   }
   impls.push(...baselines.keys());
   const dir = await Deno.makeTempDir({ prefix: "zmq-bench-ipc-" });
@@ -310,7 +428,7 @@ if (import.meta.main) {
     }
     if (options.latency) {
       console.log(`REQ/REP round trip over tcp, ${roundTrips} round trips, median of ${repeats}`);
-      const latencyImpls = impls.filter((impl) => impl !== "lib/zmq fast");
+      const latencyImpls = impls.filter((impl) => impl !== "lib/zmq fast" && !impl.includes(">"));
       const rtts = new Map<Impl, { median: number; p99: number }[]>(
         latencyImpls.map((impl) => [impl, []]),
       );
@@ -341,5 +459,7 @@ if (import.meta.main) {
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+    // The C peer's build directory (it would pile up in /tmp, one per run).
+    if (cPeer) await Deno.remove(cPeer.slice(0, cPeer.lastIndexOf("/")), { recursive: true });
   }
 }

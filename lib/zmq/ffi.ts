@@ -39,6 +39,8 @@ const SYMBOLS = {
   zmq_msg_send: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
   zmq_msg_recv: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
+  zmq_msg_move: { parameters: ["buffer", "buffer"], result: "i32" },
+  zmq_msg_copy: { parameters: ["buffer", "buffer"], result: "i32" },
   zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_size: { parameters: ["buffer"], result: "usize" },
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },

@@ -17,6 +17,8 @@ const UNIX_SYMBOLS = {
 
 const LINUX_SYMBOLS = {
   ppoll: { parameters: ["buffer", "u64", "buffer", "pointer"], result: "i32" },
+  // In the C library itself since glibc 2.34 (and in musl); optional for older ones.
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const WINSOCK_SYMBOLS = {
@@ -76,6 +78,12 @@ export interface Platform {
   memcpy(destination: Uint8Array, source: Deno.PointerValue, length: bigint): void;
   /** Size in bytes of ZMQ_FD's value (a SOCKET is 8 bytes on 64-bit Windows). */
   fdSize: 4 | 8;
+  /**
+   * A C function that does nothing with its arguments (the C library's `abs`), to hand
+   * libzmq as the free function of a frame whose release we track otherwise; null where
+   * it cannot be looked up (then zero-copy sends use a JavaScript callback).
+   */
+  noopFunction: Deno.PointerValue;
 }
 
 function open<S extends Deno.ForeignLibraryInterface>(
@@ -112,6 +120,7 @@ function unix(): Platform {
   const one = new Uint8Array(1);
   const drainBuffer = new Uint8Array(256);
   let pollNow: Platform["pollNow"] = null;
+  let noopFunction: Deno.PointerValue = null;
   if (Deno.build.os === "linux") {
     const linux = open(
       ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"],
@@ -125,6 +134,8 @@ function unix(): Platform {
       timespec[1] = BigInt(Math.round((timeoutUs % 1e6) * 1000));
       return linux.ppoll(entries, counts[count] ?? BigInt(count), timespecBytes, null);
     };
+    // RTLD_DEFAULT is the null handle on Linux: search every loaded library.
+    noopFunction = linux.dlsym?.(null, new TextEncoder().encode("abs\0")) ?? null;
   }
   // struct pollfd { int fd; short events; short revents; }
   return {
@@ -146,6 +157,7 @@ function unix(): Platform {
     },
     memcpy: (destination, source, length) => void c.memcpy(destination, source, length),
     fdSize: 4,
+    noopFunction,
   };
 }
 
@@ -166,6 +178,7 @@ function windows(): Platform {
     wake: null,
     memcpy: (destination, source, length) => void crt.memcpy(destination, source, length),
     fdSize: 8,
+    noopFunction: null,
   };
 }
 

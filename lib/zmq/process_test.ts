@@ -54,7 +54,7 @@ Deno.test("an idle process waiting on a receive uses ~0 % CPU", async () => {
   }
 });
 
-Deno.test("frames of ZERO_COPY_THRESHOLD (1 MiB) and more are sent zero-copy and released by libzmq", async () => {
+Deno.test("frames of ZERO_COPY_THRESHOLD (16 KiB) and more are sent zero-copy and released by libzmq", async () => {
   await using pull = new Pull();
   await pull.bind("tcp://127.0.0.1:*");
   await using push = new Push();

@@ -18,6 +18,7 @@ import { libzmq, trackSocket, untrackSocket, zmqContext } from "./context.ts";
 import { EAGAIN, EINTR, errnoName, ZmqError } from "./errors.ts";
 import { cstr, type ZmqSymbols } from "./ffi.ts";
 import { platform } from "./libc.ts";
+import { createLentFrames, type LentFrames } from "./lent_frames.ts";
 import { type Pollable, reactor } from "./reactor.ts";
 import { closeEvents, emitEvent, SocketEvents } from "./socket_events.ts";
 
@@ -46,10 +47,13 @@ export type Frame = string | Uint8Array | ArrayBuffer | null;
 export type Message = Frame | Frame[];
 
 /**
- * Frames at least this large are sent without copying (zmq_msg_init_data); smaller ones
- * are copied by zmq_send. A zero-copy frame is freed through a thread-safe callback that
- * holds libzmq's I/O thread until this thread runs it (about one thread switch per frame),
- * which costs more than copying up to about 1 MiB (see PERFORMANCE.md).
+ * Frames at least this large (16 KiB) are sent without copying: libzmq reads the caller's
+ * buffer until it is done with it, so **do not modify such a frame after sending it**
+ * while {@linkcode zeroCopyHeld} says libzmq holds it. Smaller frames are copied by
+ * zmq_send. On Linux a lent frame's release is seen without any callback (see
+ * lent_frames.ts: copying costs more from ~16 KiB on); elsewhere a lent frame is freed
+ * through a thread-safe callback that holds libzmq's I/O thread, so there only frames of
+ * 1 MiB or more are lent. `receiveView` lends received frames from the same size.
  *
  * @example
  * ```ts
@@ -58,7 +62,9 @@ export type Message = Frame | Frame[];
  * console.log(frame.byteLength >= ZERO_COPY_THRESHOLD); // true: do not modify it after send
  * ```
  */
-export const ZERO_COPY_THRESHOLD = 1024 * 1024;
+export const ZERO_COPY_THRESHOLD = 16 * 1024;
+/** Where a lent frame needs the callback (no native release): lend only from this size. */
+const CALLBACK_ZERO_COPY_THRESHOLD = 1024 * 1024;
 /** A received frame this large has libzmq's buffer released at once, not at the next receive. */
 const RELEASE_AFTER_RECEIVE = 64 * 1024;
 
@@ -80,6 +86,8 @@ interface PendingReceive {
   resolveWithMetadata?: (message: MessageWithMetadata) => void;
   /** A `receiveInto` buffer: the next frame goes there and `resolveInto` gets its size. */
   into?: Uint8Array;
+  /** `receiveView`: large frames are views of libzmq's buffers. */
+  views?: boolean;
   resolveInto?: (size: number) => void;
   reject: (error: unknown) => void;
   timer?: ReturnType<typeof setTimeout>;
@@ -244,11 +252,7 @@ function zeroCopyFree(): Deno.PointerValue {
         const id = Number(Deno.UnsafePointer.value(hint));
         const frame = zeroCopyFrames.get(id);
         zeroCopyFrames.delete(id);
-        if (frame) {
-          const n = (zeroCopyHolds.get(frame) ?? 1) - 1;
-          if (n > 0) zeroCopyHolds.set(frame, n);
-          else zeroCopyHolds.delete(frame);
-        }
+        if (frame) releaseHold(frame);
       },
     );
     freeCallback.unref();
@@ -266,8 +270,24 @@ function zeroCopyFree(): Deno.PointerValue {
  * ```
  */
 export function zeroCopyFramesInFlight(): number {
-  return zeroCopyFrames.size;
+  return zeroCopyFrames.size + (lentRegistry()?.size ?? 0);
 }
+
+/** libzmq let go of one zero-copy send of `frame`. */
+function releaseHold(frame: Uint8Array): void {
+  const n = (zeroCopyHolds.get(frame) ?? 1) - 1;
+  if (n > 0) zeroCopyHolds.set(frame, n);
+  else zeroCopyHolds.delete(frame);
+}
+
+/** Zero-copy sends without a callback (see lent_frames.ts), or null: the callback path. */
+function lentRegistry(): LentFrames | null {
+  if (lent === undefined) {
+    lent = createLentFrames(libzmq().symbols, platform().noopFunction, releaseHold);
+  }
+  return lent;
+}
+let lent: LentFrames | null | undefined;
 
 /** Zero-copy sends libzmq still holds, per frame object (the free callback counts down). */
 const zeroCopyHolds = new WeakMap<Uint8Array, number>();
@@ -352,6 +372,9 @@ function lastError(z: ZmqSymbols, operation: string): ZmqError {
 function closedError(operation: string): ZmqError {
   return new ZmqError(operation, "ENOTSOCK", 0, "socket is closed");
 }
+
+/** One settled promise for every send that completed at once (awaiting it allocates nothing). */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 const intBuffer = new Int32Array(1);
 const int64Buffer = new BigInt64Array(1);
@@ -520,7 +543,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
   /**
    * Queues a message (one frame or several) and resolves once libzmq accepted it. Frames
-   * of 1 MiB (`ZERO_COPY_THRESHOLD`) or more are handed to libzmq without copying: do not
+   * of `ZERO_COPY_THRESHOLD` (16 KiB) or more are handed to libzmq without copying: do not
    * modify such a buffer after sending it.
    *
    * Sends queue in order while libzmq has no room (HWM reached, no peer yet), up to
@@ -546,7 +569,28 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * ```
    */
   send(message: Message): Promise<void> {
-    if (this.#handle === null) return Promise.reject(closedError("send"));
+    const handle = this.#handle;
+    if (handle === null) return Promise.reject(closedError("send"));
+    const now = this.#sends.length === 0 && this.#reactor.mayComplete();
+    if (now && message instanceof Uint8Array && message.byteLength < ZERO_COPY_THRESHOLD) {
+      // The hot case, one copied frame that libzmq takes at once: no array, no pending
+      // record, no new promise (see `deno task bench:zmq --breakdown`).
+      const size = message.byteLength;
+      const rc = this.#z.zmq_send(
+        handle,
+        message,
+        size <= SLAB_FRAME_LIMIT ? SIZES[size] : BigInt(size),
+        ZMQ_DONTWAIT,
+      );
+      if (rc >= 0) {
+        // The send may have consumed the fd's edge that a waiting receive needs.
+        if (this.#receives.length > 0) this.#reactor.watch(this.#pollable);
+        return RESOLVED;
+      }
+      const errno = this.#z.zmq_errno();
+      if (errno !== EAGAIN && errno !== EINTR) return Promise.reject(lastError(this.#z, "send"));
+      return this.#queueSend({ frames: [message], next: 0 } as PendingSend);
+    }
     let frames: Uint8Array[];
     try {
       frames = Array.isArray(message) ? message.map(toBytes) : [toBytes(message)];
@@ -555,12 +599,12 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       return Promise.reject(error);
     }
     const pending = { frames, next: 0 } as PendingSend;
-    if (this.#sends.length === 0 && this.#reactor.mayComplete()) {
+    if (now) {
       try {
         if (this.#trySend(pending)) {
           // The send may have consumed the fd's edge that a waiting receive needs.
           if (this.#receives.length > 0) this.#reactor.watch(this.#pollable);
-          return Promise.resolve();
+          return RESOLVED;
         }
       } catch (error) {
         return Promise.reject(error);
@@ -670,7 +714,19 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       const frame = frames[i];
       const flags = ZMQ_DONTWAIT | (i < frames.length - 1 ? ZMQ_SNDMORE : 0);
       let rc: number;
-      if (frame.byteLength >= ZERO_COPY_THRESHOLD) {
+      const lender = frame.byteLength >= ZERO_COPY_THRESHOLD ? lentRegistry() : null;
+      if (lender !== null) {
+        // Lent: libzmq reads the caller's bytes; released when its count says so.
+        zeroCopyHolds.set(frame, (zeroCopyHolds.get(frame) ?? 0) + 1);
+        rc = lender.send(frame, handle, flags, this.#msg);
+        if (rc < 0) {
+          releaseHold(frame);
+          const errno = -rc;
+          if (errno === EAGAIN || errno === EINTR) return false;
+          const text = Deno.UnsafePointerView.getCString(z.zmq_strerror(errno)!);
+          throw new ZmqError("send", errnoName(errno), errno, text);
+        }
+      } else if (frame.byteLength >= CALLBACK_ZERO_COPY_THRESHOLD) {
         const id = nextFreeId++;
         zeroCopyFrames.set(id, frame);
         const msg = this.#msg;
@@ -744,6 +800,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
           return Promise.resolve(frames);
         }
+        this.#fresh = true;
       } catch (error) {
         return Promise.reject(error);
       }
@@ -780,12 +837,54 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
           return Promise.resolve({ frames, metadata: this.#takeMetadata() });
         }
+        this.#fresh = true;
       } catch (error) {
         return Promise.reject(error);
       }
     }
     return new Promise<MessageWithMetadata>((resolveWithMetadata, reject) =>
       this.#queueReceive({ resolve: () => {}, resolveWithMetadata, properties, reject })
+    );
+  }
+
+  /**
+   * Like `receive()`, but frames of `ZERO_COPY_THRESHOLD` (16 KiB) or more are not copied:
+   * each is a view of libzmq's own buffer, **valid until the next receive on this socket**
+   * (any receive method) or its close. Then the view is detached (its length becomes 0):
+   * reading it later gives nothing, never freed memory; `slice()` what you keep. Do not
+   * transfer (`postMessage`, `buffer.transfer()`) a view: its memory is then never freed.
+   * Smaller frames are copies you own, as with `receive()`. Memory stays bounded: a socket
+   * lends out one message at a time. Queues in order with `receive()`.
+   *
+   * @example
+   * ```ts
+   * import { Pull, Push } from "@lib/zmq/mod.ts";
+   * await using pull = new Pull();
+   * await pull.bind("tcp://127.0.0.1:*");
+   * await using push = new Push();
+   * push.connect(pull.lastEndpoint!);
+   * await push.send(new Uint8Array(4 * 1024 * 1024));
+   * const [frame] = await pull.receiveView(); // no copy of the 4 MiB
+   * const checksum = frame.reduce((sum, byte) => sum + byte, 0); // use it now
+   * console.log(checksum, frame.byteLength); // after the next receive: byteLength 0
+   * ```
+   */
+  receiveView(): Promise<Uint8Array[]> {
+    if (this.#handle === null) return Promise.reject(closedError("receive"));
+    if (this.#receives.length === 0 && this.#reactor.mayComplete()) {
+      try {
+        const frames = this.#tryReceive(undefined, true);
+        if (frames) {
+          if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
+          return Promise.resolve(frames);
+        }
+        this.#fresh = true;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return new Promise<Uint8Array[]>((resolve, reject) =>
+      this.#queueReceive({ resolve, reject, views: true })
     );
   }
 
@@ -855,6 +954,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
           return Promise.resolve(size);
         }
+        this.#fresh = true;
       } catch (error) {
         return Promise.reject(error);
       }
@@ -906,6 +1006,32 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return this.#getInt(ZMQ_RCVMORE, "more") !== 0;
   }
 
+  /** libzmq messages lent out by `receiveView`, with the ArrayBuffer over each. */
+  #views: { msg: Uint8Array; buffer: ArrayBuffer }[] = [];
+
+  /** Moves the frame in `msg` into a message of its own and returns a view of its data. */
+  #view(msg: Uint8Array, size: number): Uint8Array {
+    const z = this.#z;
+    const held = new Uint8Array(new ArrayBuffer(64));
+    z.zmq_msg_init(held);
+    z.zmq_msg_move(held, msg); // `msg` is left empty, ready for the next frame
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(z.zmq_msg_data(held)!, size);
+    this.#views.push({ msg: held, buffer });
+    return new Uint8Array(buffer);
+  }
+
+  /** Ends the views `receiveView` lent out: detached first, so no view reads freed memory. */
+  #releaseViews(): void {
+    for (const { msg, buffer } of this.#views) {
+      // Detached by the caller (transferred): its new owner may still read it, so it is
+      // never freed (documented: do not transfer a view).
+      if (buffer.detached) continue;
+      buffer.transfer(0); // every view of it now has length 0
+      this.#z.zmq_msg_close(msg);
+    }
+    this.#views.length = 0;
+  }
+
   #intoBuffer: Uint8Array | undefined;
   #intoLength = 0n;
 
@@ -913,6 +1039,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #tryReceiveInto(buffer: Uint8Array): number {
     const handle = this.#live("receive");
     const z = this.#z;
+    if (this.#views.length > 0) this.#releaseViews();
     if (buffer !== this.#intoBuffer) {
       this.#intoBuffer = buffer;
       this.#intoLength = BigInt(buffer.byteLength); // a BigInt per call would be garbage
@@ -927,10 +1054,14 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
-  /** Receives one whole message without blocking, or returns null (EAGAIN). */
-  #tryReceive(properties?: readonly string[]): Uint8Array[] | null {
+  /**
+   * Receives one whole message without blocking, or returns null (EAGAIN). With `views`,
+   * frames of `ZERO_COPY_THRESHOLD` bytes or more are views of libzmq's buffers.
+   */
+  #tryReceive(properties?: readonly string[], views = false): Uint8Array[] | null {
     const handle = this.#live("receive");
     const z = this.#z;
+    if (this.#views.length > 0) this.#releaseViews();
     // One zmq_msg_t stays initialised for the socket's life: zmq_msg_recv releases its
     // previous content itself, which saves two FFI calls a frame.
     const msg = this.#recvMsg;
@@ -946,13 +1077,18 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         if (errno === EINTR) continue;
         throw lastError(z, "receive");
       }
+      const more = z.zmq_msg_more(msg);
+      // Connection properties are the same on every frame: read them off the first.
+      if (properties !== undefined && frames.length === 0) this.#readMetadata(msg, properties);
+      if (views && size >= ZERO_COPY_THRESHOLD) {
+        frames.push(this.#view(msg, size));
+        if (!more) return frames;
+        continue;
+      }
       const frame = allocateFrame(size);
       if (size > 0) {
         memcpy(frame, z.zmq_msg_data(msg), size <= SLAB_FRAME_LIMIT ? SIZES[size] : BigInt(size));
       }
-      const more = z.zmq_msg_more(msg);
-      // Connection properties are the same on every frame: read them off the first.
-      if (properties !== undefined && frames.length === 0) this.#readMetadata(msg, properties);
       if (size >= RELEASE_AFTER_RECEIVE) {
         // Do not keep a large buffer of libzmq's alive until the next receive.
         z.zmq_msg_close(msg);
@@ -970,6 +1106,12 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #process(): boolean {
     if (this.#handle === null) return false;
     const reactor = this.#reactor;
+    if (this.#fresh) {
+      this.#fresh = false;
+      // A receive just failed with EAGAIN, and libzmq processed its commands then: ZMQ_EVENTS
+      // would tell nothing new (a syscall) and ZMQ_FD is armed. Wait on it.
+      if (this.#sends.length === 0 && this.#receives.length > 0) return true;
+    }
     for (;;) {
       const events = this.#getInt(ZMQ_EVENTS, "events");
       let progressed = false;
@@ -997,10 +1139,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       if ((events & ZMQ_POLLIN) && this.#receives.length > 0) {
         while (this.#receives.length > 0) {
           if (!reactor.mayComplete()) return true;
-          const { into, properties } = this.#receives[0];
+          const { into, properties, views } = this.#receives[0];
           let result: Uint8Array[] | number | null;
           try {
-            result = into ? this.#tryReceiveInto(into) : this.#tryReceive(properties);
+            result = into ? this.#tryReceiveInto(into) : this.#tryReceive(properties, views);
           } catch (error) {
             const pending = this.#receives.shift()!;
             clearTimeout(pending.timer);
@@ -1019,8 +1161,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         }
       }
       if (!progressed) return this.#sends.length > 0 || this.#receives.length > 0;
+      // Nothing waits: no need to read ZMQ_EVENTS again (the next operation tries first).
+      if (this.#sends.length === 0 && this.#receives.length === 0) return false;
     }
   }
+
+  /** A receive just failed with EAGAIN (libzmq's state is fresh; see `#process`). */
+  #fresh = false;
 
   /** Reactor callback: processing failed; rejects every pending operation with `error`. */
   #fail(error: Error): void {
@@ -1084,6 +1231,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     untrackSocket(this);
     this.#z.zmq_close(handle);
     this.#z.zmq_msg_close(this.#recvMsg);
+    this.#releaseViews();
     const sends = this.#sends.splice(0);
     const receives = this.#receives.splice(0);
     for (const pending of sends) {

@@ -11,6 +11,8 @@ import {
   Subscriber,
   XPublisher,
   XSubscriber,
+  ZERO_COPY_THRESHOLD,
+  zeroCopyHeld,
   ZmqError,
 } from "./mod.ts";
 import { bindEndpoint, deadline, text, TRANSPORTS, until } from "./test_util.ts";
@@ -562,4 +564,85 @@ Deno.test("receiveInto and receiveSyncInto fill a caller's buffer frame by frame
   assert.equal(text((await deadline(first, 5000, "one"))[0]), "one");
   assert.equal(await deadline(second, 5000, "two"), 3);
   assert.equal(text(buffer.subarray(0, 3)), "two");
+});
+
+Deno.test("receiveView lends frames of ZERO_COPY_THRESHOLD (16 KiB) or more until the next receive; smaller ones are copies", async () => {
+  await using pull = new Pull();
+  await pull.bind("tcp://127.0.0.1:*");
+  await using push = new Push();
+  push.connect(pull.lastEndpoint!);
+  const large = new Uint8Array(ZERO_COPY_THRESHOLD + 3).map((_, i) => (i * 7) & 255);
+  const sent = large.slice(); // the zero-copy send lends `large` to libzmq
+  await push.send(["head", large, ""]);
+  const [head, body, tail] = await deadline(pull.receiveView(), 5000, "the lent message");
+  assert.equal(text(head), "head");
+  assert.deepEqual(body, sent, "the view shows libzmq's bytes");
+  assert.equal(tail.byteLength, 0);
+  await push.send("next");
+  assert.equal(text((await deadline(pull.receive(), 5000, "next"))[0]), "next");
+  assert.equal(body.byteLength, 0, "the view is detached once the next message came");
+  assert.equal(body[0], undefined, "reading it gives nothing, never freed memory");
+  assert.equal(text(head), "head", "a small frame is the caller's copy");
+  // A view the caller transferred is never freed: its bytes stay readable.
+  await push.send(large);
+  const [view] = await deadline(pull.receiveView(), 5000, "the second lent frame");
+  const moved = new Uint8Array((view.buffer as ArrayBuffer).transfer());
+  await push.send(large);
+  await deadline(pull.receiveView(), 5000, "the third lent frame");
+  assert.deepEqual(moved, sent);
+});
+
+Deno.test("receiveView keeps memory bounded: 2,000 frames of 1 MiB over tcp", async () => {
+  const rssMb = () =>
+    Number(Deno.readTextFileSync("/proc/self/status").match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+  await using pull = new Pull({ receiveHighWaterMark: 16 });
+  await pull.bind("tcp://127.0.0.1:*");
+  await using push = new Push({ sendHighWaterMark: 16 });
+  push.connect(pull.lastEndpoint!);
+  const size = 1024 * 1024;
+  const frame = new Uint8Array(size).fill(1);
+  const sending = (async () => {
+    for (let i = 0; i < 2000; i++) await push.send(frame);
+  })();
+  let before = 0;
+  let peak = 0;
+  for (let i = 0; i < 2000; i++) {
+    const [view] = await deadline(pull.receiveView(), 10_000, `frame ${i}`);
+    assert.equal(view.byteLength, size);
+    assert.equal(view[size - 1], 1);
+    if (i === 100) before = rssMb();
+    if (i > 100 && i % 100 === 0) peak = Math.max(peak, rssMb());
+  }
+  await sending;
+  // 1.9 GB went through; a leak of lent messages would grow RSS by about that much.
+  assert.ok(peak - before < 200, `RSS grew ${(peak - before).toFixed(0)} MB over 1,900 frames`);
+});
+
+Deno.test("a lent frame stays held while a receiver's view shares it, and is free once released", async () => {
+  // inproc hands the sender's message to the receiver: the view is the sender's buffer.
+  const endpoint = `inproc://lent-${crypto.randomUUID()}`;
+  await using pull = new Pull();
+  await pull.bind(endpoint);
+  await using push = new Push();
+  push.connect(endpoint);
+  const frame = new Uint8Array(ZERO_COPY_THRESHOLD).fill(9);
+  await push.send(frame);
+  assert.equal(zeroCopyHeld(frame), true, "lent once sent");
+  const [view] = await deadline(pull.receiveView(), 5000, "the lent frame");
+  assert.equal(view[0], 9);
+  frame[0] = 5; // (a caller must not do this while held: here it shows the bytes are shared)
+  assert.equal(view[0], 5, "the view reads the sender's own buffer: no copy anywhere");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(zeroCopyHeld(frame), true, "still held: the view is live");
+  await push.send("next");
+  await deadline(pull.receive(), 5000, "next");
+  await until(() => !zeroCopyHeld(frame), 5000, "the frame to be released after the view ended");
+  assert.equal(view.byteLength, 0);
+});
+
+Deno.test("a lent send that cannot go out (no peer) holds nothing", () => {
+  using push = new Push({ sendHighWaterMark: 1 });
+  const frame = new Uint8Array(ZERO_COPY_THRESHOLD * 4);
+  assert.equal(push.sendSync(frame), false, "no peer: would block");
+  assert.equal(zeroCopyHeld(frame), false, "a failed send keeps nothing of the caller's");
 });

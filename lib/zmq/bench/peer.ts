@@ -1,14 +1,14 @@
 /**
  * lib/zmq benchmark peer (the same modes and JSON output as `peer.cjs` and `c_peer.c`):
  * `pull <size> <count> [bind]`, `push <endpoint> <size> <count>`, `rep [bind]`,
- * `req <endpoint> <n>`. `--api=fast` uses the allocation-free paths (`receiveInto` and
- * `sendSync`) instead of `receive`/`send`; `--mode=pool` turns the reactor's park off.
+ * `req <endpoint> <n>`. `--api=fast` uses the allocation-free paths (`receiveInto`, or
+ * `receiveView` from 16 KiB, and `sendSync`) instead of `receive`/`send`; `--mode=pool` turns the reactor's park off.
  *
  * @module
  */
 import process from "node:process";
 import { percentiles } from "@lib/async/mod.ts";
-import { configureReactor, Pull, Push, Reply, Request } from "../mod.ts";
+import { configureReactor, Pull, Push, Reply, Request, ZERO_COPY_THRESHOLD } from "../mod.ts";
 
 const fast = Deno.args.includes("--api=fast");
 if (Deno.args.includes("--mode=pool")) configureReactor({ mode: "pool" });
@@ -37,7 +37,9 @@ if (mode === "pull") {
   let cpu0 = 0;
   const buffer = new Uint8Array(Math.max(size, 1));
   for (let i = 0; i < count; i++) {
-    const length = fast ? await pull.receiveInto(buffer) : (await pull.receive())[0].length;
+    const length = !fast ? (await pull.receive())[0].length : size >= ZERO_COPY_THRESHOLD // a view of libzmq's buffer: no copy at all
+      ? (await pull.receiveView())[0].length
+      : await pull.receiveInto(buffer);
     if (length !== size) throw new Error(`expected ${size} bytes, got ${length}`);
     if (i === 0) {
       start = performance.now();
