@@ -19,7 +19,7 @@ from uuid import uuid4
 import zmq
 
 W_WORKER, C_CLIENT = b"MDPW01", b"MDPC01"
-READY, REQUEST, REPLY, HEARTBEAT = b"\x01", b"\x02", b"\x03", b"\x04"
+READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 
 
 def write_frames(path, frames):
@@ -43,21 +43,33 @@ def read_frames(path):
     return frames
 
 
+# The tests run the broker with 250 ms heartbeats (liveness 4): beat as often as it does.
+HEARTBEAT_INTERVAL = 0.25
+
+
 def worker(ctx, endpoint, service, handler):
-    sock = ctx.socket(zmq.DEALER)
-    sock.linger = 0
-    sock.connect(endpoint)
-    sock.send_multipart([b"", W_WORKER, READY, service])
-    heartbeat_at = time.time() + 1.0
+    def connect():
+        sock = ctx.socket(zmq.DEALER)
+        sock.linger = 0
+        sock.connect(endpoint)
+        sock.send_multipart([b"", W_WORKER, READY, service])
+        return sock
+
+    sock = connect()
+    heartbeat_at = time.time() + HEARTBEAT_INTERVAL
     while True:
-        if sock.poll(250):
+        if sock.poll(100):
             msg = sock.recv_multipart()
             if len(msg) >= 6 and msg[1] == W_WORKER and msg[2] == REQUEST:
                 client, body = msg[3], msg[5:]
                 sock.send_multipart([b"", W_WORKER, REPLY, client, b""] + handler(body))
+            elif len(msg) >= 3 and msg[1] == W_WORKER and msg[2] == DISCONNECT:
+                # 7/MDP: the broker forgot us (a late heartbeat): register again.
+                sock.close()
+                sock = connect()
         if time.time() > heartbeat_at:
             sock.send_multipart([b"", W_WORKER, HEARTBEAT])
-            heartbeat_at = time.time() + 1.0
+            heartbeat_at = time.time() + HEARTBEAT_INTERVAL
 
 
 def main():

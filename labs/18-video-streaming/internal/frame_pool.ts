@@ -2,9 +2,9 @@
  * A pool of frame buffers for zero-copy sends: a frame is never allocated per send, and a
  * buffer is never handed out again while libzmq may still read it.
  *
- * What lib/zmq tells us. It sends a frame of `ZERO_COPY_THRESHOLD` (1 MiB) or more with
- * `zmq_msg_init_data`: libzmq reads the caller's memory until its free callback runs, and
- * lib/zmq's callback only deletes the frame from a private map. The one public trace is
+ * What lib/zmq tells us. It sends a frame of `ZERO_COPY_THRESHOLD` (16 KiB) or more with
+ * `zmq_msg_init_data`: libzmq reads the caller's memory until it lets go of it (lib/zmq
+ * sees that from libzmq's reference count, or from a free callback where it cannot). The one public trace is
  * `zeroCopyFramesInFlight()`, a process-wide count: it says *how many* frames libzmq still
  * holds, never *which* (a PUB socket with a fast and a slow subscriber releases frames out
  * of order). So release is tracked in two exact ways, and nothing is ever guessed:
