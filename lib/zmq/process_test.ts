@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { Publisher, Pull, Push, Subscriber, zeroCopyFramesInFlight, zeroCopyHeld } from "./mod.ts";
+import {
+  Dealer,
+  Publisher,
+  Pull,
+  Push,
+  Subscriber,
+  zeroCopyFramesInFlight,
+  zeroCopyHeld,
+} from "./mod.ts";
 import { deadline, until } from "./test_util.ts";
 
 const fixture = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
@@ -109,4 +117,50 @@ Deno.test("zeroCopyHeld says which frame libzmq still holds: a PUB frame is held
   assert.equal(zeroCopyHeld(small), false, "small frames are copied, never held");
   await deadline(nextBig(slow), 5000, "the slow copy");
   await until(() => !zeroCopyHeld(a), 5000, "libzmq to release the frame");
+});
+
+Deno.test("sends issued right after a receive failed cannot hide the replies from it (ZMQ_FD's edge)", async () => {
+  // A send may process libzmq's commands, including the one that announces a reply; the
+  // waiting receive must then read ZMQ_EVENTS instead of sleeping on a drained ZMQ_FD.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-read",
+      fixture("echo_router.ts"),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const dealer = new Dealer({
+    sendHighWaterMark: 0,
+    receiveHighWaterMark: 0,
+    linger: 0,
+    sendQueueLimit: Infinity,
+  });
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await deadline(reader.read(), 10_000, "the echo fixture's endpoint");
+    reader.releaseLock();
+    dealer.connect(value!.trim());
+    // Under the synchronous-completion budget (512), so every send completes in the tick.
+    const sends = 450;
+    const body = new Uint8Array(8 * 1024);
+    for (let round = 0; round < 100; round++) {
+      // One tick: a receive that fails now, then sends for a few ms while replies come in.
+      const first = dealer.receive();
+      for (let i = 0; i < sends; i++) dealer.send(body).catch(() => {});
+      await deadline(first, 10_000, `round ${round}: the first reply`);
+      for (let i = 1; i < sends; i++) {
+        await deadline(dealer.receive(), 10_000, `round ${round}: reply ${i}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2)); // libzmq's command throttle
+    }
+  } finally {
+    dealer.close();
+    child.kill("SIGKILL");
+    await child.status;
+  }
 });

@@ -452,6 +452,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
   #live(operation: string): Deno.PointerObject {
     if (this.#handle === null) throw closedError(operation);
+    // Every call into libzmq may process its commands (bind, connect, send, options...):
+    // after one, ZMQ_FD may have lost its edge, so the reactor must read ZMQ_EVENTS again.
+    this.#fresh = false;
     return this.#handle;
   }
 
@@ -575,6 +578,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     if (now && message instanceof Uint8Array && message.byteLength < ZERO_COPY_THRESHOLD) {
       // The hot case, one copied frame that libzmq takes at once: no array, no pending
       // record, no new promise (see `deno task bench:zmq --breakdown`).
+      this.#fresh = false; // a send may process libzmq's commands (and take the fd's edge)
       const size = message.byteLength;
       const rc = this.#z.zmq_send(
         handle,
@@ -1166,7 +1170,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
   }
 
-  /** A receive just failed with EAGAIN (libzmq's state is fresh; see `#process`). */
+  /**
+   * A receive just failed with EAGAIN and no other call into libzmq on this socket came
+   * since (a send or option may process commands and take ZMQ_FD's edge): see `#process`.
+   */
   #fresh = false;
 
   /** Reactor callback: processing failed; rejects every pending operation with `error`. */
