@@ -526,7 +526,9 @@ Deno.test("issue 9 #8: a forged ACK from another backend peer never reaches the 
 Deno.test("issue 9 #9: records held by a live worker that never acks time out, go to another worker, and it is quarantined", async () => {
   await using dir = await tempDir();
   const chain = `${dir.path}/audit.log`;
-  await using gateway = await spawnGateway(["--record-timeout", "500", "--heartbeat", "100"]);
+  // 2 s: all 10 records reach the stuck worker before the first one's deadline, also on a
+  // loaded machine (with 500 ms a CI run once quarantined it holding only the first).
+  await using gateway = await spawnGateway(["--record-timeout", "2000", "--heartbeat", "100"]);
   const { frontend, backend } = await endpointsOf(gateway);
   // A peer that registers and heartbeats, but never acks.
   const stuck = new Dealer({ linger: 0, routingId: "stuck" });
