@@ -26,6 +26,7 @@ export {
   validateTable,
 } from "./fsm.ts";
 export { InFlight } from "./in_flight.ts";
+export { ScanPacer } from "./scan_pacer.ts";
 export {
   AbortedError,
   HandshakeError,

@@ -36,7 +36,7 @@ import { isPublicKey, Rotations } from "../internal/key_rotation.ts";
 import { AgentMessage, MAX_MESSAGE_BYTES, parseCommandSpec } from "../internal/protocol.ts";
 import { Sessions } from "../internal/sessions.ts";
 import { AuditLog } from "../internal/audit_log.ts";
-import { ScanPacer } from "../internal/scan_pacer.ts";
+import { ScanPacer } from "@lib/patterns/mod.ts";
 
 /** ZAP domain of the command socket. */
 const ZAP_DOMAIN = "c2";

@@ -21,7 +21,7 @@ import {
 } from "@lib/zmq/zcert.ts";
 import { encodeReading, MAX_MESSAGE_BYTES } from "../internal/protocol.ts";
 import { TrustList } from "../internal/trust.ts";
-import { ScanPacer } from "../internal/scan_pacer.ts";
+import { ScanPacer } from "@lib/patterns/mod.ts";
 import { Sensors } from "../internal/sensors.ts";
 
 /** ZAP domain of the stream socket. */

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { ScanPacer } from "./scan_pacer.ts";
+ * import { ScanPacer } from "@lib/patterns/mod.ts";
  * const pacer = new ScanPacer(9);
  * pacer.due(0); // true
  * pacer.done(0, 300); // the scan took 300 ms
