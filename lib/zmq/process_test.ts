@@ -8,16 +8,10 @@ import {
   zeroCopyFramesInFlight,
   zeroCopyHeld,
 } from "./mod.ts";
-import { deadline, until } from "./test_util.ts";
-
-const fixture = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
+import { deadline, spawnFixture, until } from "./test_util.ts";
 
 async function runFixture(name: string): Promise<{ code: number; stdout: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-read", fixture(name)],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnFixture(name);
   try {
     const { code, stdout } = await deadline(child.output(), 15_000, `${name} to exit`);
     return { code, stdout: new TextDecoder().decode(stdout) };
@@ -35,11 +29,7 @@ Deno.test("closing the last socket lets the process exit", async () => {
 });
 
 Deno.test("an idle process waiting on a receive uses ~0 % CPU", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-read", fixture("idle_cpu.ts")],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnFixture("idle_cpu.ts");
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     const { value } = await deadline(reader.read(), 10_000, "the fixture to wait");
@@ -122,18 +112,7 @@ Deno.test("zeroCopyHeld says which frame libzmq still holds: a PUB frame is held
 Deno.test("sends issued right after a receive failed cannot hide the replies from it (ZMQ_FD's edge)", async () => {
   // A send may process libzmq's commands, including the one that announces a reply; the
   // waiting receive must then read ZMQ_EVENTS instead of sleeping on a drained ZMQ_FD.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-ffi",
-      "--allow-env",
-      "--allow-read",
-      fixture("echo_router.ts"),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnFixture("echo_router.ts");
   const dealer = new Dealer({
     sendHighWaterMark: 0,
     receiveHighWaterMark: 0,

@@ -10,9 +10,7 @@ import {
 } from "./mod.ts";
 import { percentiles } from "@lib/async/mod.ts";
 import { reactor } from "./reactor.ts";
-import { deadline, text, until } from "./test_util.ts";
-
-const fixture = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
+import { deadline, spawnFixture, text, until } from "./test_util.ts";
 
 /**
  * CPU time of the calling thread in ms (clock_gettime(CLOCK_THREAD_CPUTIME_ID) on Linux),
@@ -71,19 +69,7 @@ async function floodWindow(pull: Pull, ms: number) {
 Deno.test("a flood from another process does not starve a 10 ms interval (worst gap < 50 ms)", async () => {
   await using pull = new Pull({ receiveHighWaterMark: 10_000 });
   await pull.bind("tcp://127.0.0.1:*");
-  const flooder = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-ffi",
-      "--allow-env",
-      "--allow-read",
-      fixture("flood.ts"),
-      pull.lastEndpoint!,
-    ],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const flooder = spawnFixture("flood.ts", [pull.lastEndpoint!], "null");
   try {
     await deadline(pull.receive(), 15_000, "the flood to start");
     // The machine is shared: while the OS does not run this process the wall-clock gap grows

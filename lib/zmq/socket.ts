@@ -796,10 +796,15 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * ```
    */
   receive(): Promise<Uint8Array[]> {
+    return this.#receiveFrames(false);
+  }
+
+  /** `receive()` and `receiveView()`: now when a message is ready, else queued in order. */
+  #receiveFrames(views: boolean): Promise<Uint8Array[]> {
     if (this.#handle === null) return Promise.reject(closedError("receive"));
     if (this.#receives.length === 0 && this.#reactor.mayComplete()) {
       try {
-        const frames = this.#tryReceive();
+        const frames = this.#tryReceive(undefined, views);
         if (frames) {
           if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
           return Promise.resolve(frames);
@@ -809,7 +814,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         return Promise.reject(error);
       }
     }
-    return new Promise<Uint8Array[]>((resolve, reject) => this.#queueReceive({ resolve, reject }));
+    return new Promise<Uint8Array[]>((resolve, reject) =>
+      this.#queueReceive({ resolve, reject, views })
+    );
   }
 
   /**
@@ -874,22 +881,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * ```
    */
   receiveView(): Promise<Uint8Array[]> {
-    if (this.#handle === null) return Promise.reject(closedError("receive"));
-    if (this.#receives.length === 0 && this.#reactor.mayComplete()) {
-      try {
-        const frames = this.#tryReceive(undefined, true);
-        if (frames) {
-          if (this.#sends.length > 0) this.#reactor.watch(this.#pollable);
-          return Promise.resolve(frames);
-        }
-        this.#fresh = true;
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return new Promise<Uint8Array[]>((resolve, reject) =>
-      this.#queueReceive({ resolve, reject, views: true })
-    );
+    return this.#receiveFrames(true);
   }
 
   #metadata: Record<string, string> = {};

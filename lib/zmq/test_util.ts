@@ -124,3 +124,28 @@ export async function nextMatching(
 export function text(frame: Uint8Array): string {
   return new TextDecoder().decode(frame);
 }
+
+/**
+ * Starts a fixture of `lib/zmq/testdata/` as its own Deno process (the binding's FFI, env and
+ * read permissions), stdout piped unless told otherwise.
+ *
+ * @example
+ * ```ts ignore
+ * import { spawnFixture } from "./test_util.ts";
+ * const child = spawnFixture("echo_router.ts");
+ * child.kill("SIGKILL");
+ * await child.status;
+ * ```
+ */
+export function spawnFixture(
+  name: string,
+  args: string[] = [],
+  stdout: "piped" | "null" = "piped",
+): Deno.ChildProcess {
+  const path = new URL(`./testdata/${name}`, import.meta.url).pathname;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-read", path, ...args],
+    stdout,
+    stderr: "inherit",
+  }).spawn();
+}
